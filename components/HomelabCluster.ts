@@ -1,0 +1,87 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSecrets, ClusterSpec } from "../config";
+import { GuestSysctl } from "./GuestSysctl";
+import { K3sNode } from "./K3sNode";
+import { ProxmoxHost } from "./ProxmoxHost";
+import { parseDiskReport, parseSysctlOverrides } from "./reports";
+import { rollPlan } from "./rollPlan";
+
+export interface HomelabClusterArgs {
+  /** The validated cluster spec. */
+  readonly spec: ClusterSpec;
+  /** SSH key and join tokens, as secret Outputs. */
+  readonly secrets: ClusterSecrets<pulumi.Input<string>>;
+}
+
+/** Per node, what the stack reports after `pulumi up`. */
+export interface NodeReport {
+  readonly role: string;
+  readonly k3sVersion: string;
+  readonly sysctl: Readonly<Record<string, string>>;
+  readonly sysctlOverriddenBy: pulumi.Output<string[]>;
+  readonly disk: pulumi.Output<{ current: string; pending: string }>;
+  readonly hostTxg: pulumi.Output<string>;
+  readonly gate: pulumi.Output<string>;
+}
+
+/**
+ * The whole homelab: ZFS on every Proxmox host and sysctl on every guest in parallel (they
+ * disturb nothing), then each node's roll one at a time in `rollPlan()` order, each waiting for
+ * the previous node's gate.
+ */
+export class HomelabCluster extends pulumi.ComponentResource {
+  public readonly hosts: Record<string, ProxmoxHost> = {};
+  public readonly nodes: Record<string, K3sNode> = {};
+  public readonly sysctl: Record<string, GuestSysctl> = {};
+  public readonly report: Record<string, NodeReport> = {};
+
+  constructor(name: string, args: HomelabClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:cluster:HomelabCluster", name, {}, opts);
+    const { spec, secrets } = args;
+    const privateKey = secrets.sshPrivateKey;
+    for (const host of spec.hosts) {
+      this.hosts[host.name] = new ProxmoxHost(
+        host.name,
+        { endpoint: host, privateKey, zfsTxgTimeout: spec.zfsTxgTimeout },
+        { parent: this },
+      );
+    }
+    for (const node of spec.nodes) {
+      this.sysctl[node.name] = new GuestSysctl(
+        `${node.name}-sysctl`,
+        { node: node.name, endpoint: node, privateKey, sysctl: spec.sysctl },
+        { parent: this },
+      );
+    }
+    let previous: K3sNode | undefined;
+    for (const { node, gateVia } of rollPlan(spec)) {
+      const host = spec.hosts.find((h) => h.name === node.host)!;
+      previous = this.nodes[node.name] = new K3sNode(
+        node.name,
+        {
+          node,
+          cluster: spec,
+          host,
+          gateVia,
+          privateKey,
+          token: secrets.token,
+          agentToken: secrets.agentToken,
+          after: previous ? [previous.gate] : undefined,
+        },
+        { parent: this },
+      );
+    }
+    for (const node of spec.nodes) {
+      this.report[node.name] = {
+        role: node.role,
+        k3sVersion: node.k3sVersion,
+        sysctl: spec.sysctl,
+        sysctlOverriddenBy: this.sysctl[node.name].report.apply(parseSysctlOverrides),
+        disk: this.nodes[node.name].diskReport.apply(parseDiskReport),
+        hostTxg: this.hosts[node.host].report.apply((r) => r.trim().split("\n").pop() ?? ""),
+        gate: this.nodes[node.name].gateReport.apply((r) => r.trim().split("\n").pop() ?? ""),
+      };
+    }
+    this.registerOutputs({ report: this.report });
+  }
+}

@@ -1,0 +1,169 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSpec, NodeSpec } from "../config";
+import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection } from "./connection";
+import {
+  K3S_CONFIG_FILE,
+  prelude,
+  renderDiskScript,
+  renderGateScript,
+  renderK3sConfig,
+  renderPrepareScript,
+  renderRestartScript,
+  renderTokenScript,
+  RollTarget,
+  sha256,
+} from "./render";
+
+export interface K3sNodeArgs {
+  /** The node, validated. */
+  readonly node: NodeSpec;
+  /** Cluster-wide settings the node's files and steps need. */
+  readonly cluster: Pick<
+    ClusterSpec,
+    "registrationAddress" | "serverConfig" | "installerUrl" | "gateTimeoutSeconds" | "disk"
+  >;
+  /** The Proxmox host running the VM. */
+  readonly host: SshEndpoint & { readonly name: string };
+  /** The server whose API the gate asks (the node itself when it is a server). */
+  readonly gateVia: SshEndpoint;
+  /** The SSH private key (a secret). */
+  readonly privateKey: pulumi.Input<string>;
+  /** The cluster token (a secret). */
+  readonly token: pulumi.Input<string>;
+  /** The agent token (a secret), when the cluster uses one; default none. */
+  readonly agentToken?: pulumi.Input<string>;
+  /** Resources this node's roll waits for (the previous node's gate); default none. */
+  readonly after?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Hash of everything the roll converges on this node: any change re-runs all its steps. */
+export function rollFingerprint(
+  node: NodeSpec,
+  configYaml: string,
+  disk: ClusterSpec["disk"],
+): string {
+  const desired = { version: node.k3sVersion, configYaml, disk, controller: node.controllerChange };
+  return sha256(JSON.stringify(desired)).slice(0, 16);
+}
+
+/** Enough dial attempts (about 5 s apart) for a VM to come back within the gate's timeout. */
+export function dialLimitFor(timeoutSeconds: number): number {
+  return Math.ceil(timeoutSeconds / 5) + 10;
+}
+
+/**
+ * One K3s node: its config.yaml and token files, then its roll step in order: prepare (snapshot,
+ * install without starting), disk options with one `qm reboot`, K3s restart when still needed,
+ * and the gate. Every step checks live state first and changes only what differs.
+ */
+export class K3sNode extends pulumi.ComponentResource {
+  /** The last step of this node's roll: the next node's roll waits for it. */
+  public readonly gate: command.remote.Command;
+  /** What the disk step reported, ending with `current:` and `pending:` lines. */
+  public readonly diskReport: pulumi.Output<string>;
+  /** What the gate reported. */
+  public readonly gateReport: pulumi.Output<string>;
+
+  constructor(name: string, args: K3sNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:k3s:K3sNode", name, {}, opts);
+    const { node, cluster } = args;
+    const configYaml = renderK3sConfig({
+      role: node.role,
+      registrationAddress: cluster.registrationAddress,
+      serverConfig: cluster.serverConfig,
+      nodeConfig: node.config,
+      hasAgentToken: args.agentToken !== undefined,
+    });
+    const target: RollTarget = {
+      node: node.name,
+      nodeName: node.nodeName,
+      role: node.role,
+      k3sVersion: node.k3sVersion,
+      fingerprint: rollFingerprint(node, configYaml, cluster.disk),
+    };
+    const guest = sshConnection(node, args.privateKey);
+    const guestAfterRestart = sshConnection(
+      node,
+      args.privateKey,
+      dialLimitFor(cluster.gateTimeoutSeconds),
+    );
+    const leaves = (what: string) => `${prelude(node.name)}\nsay "destroy leaves ${what}"`;
+
+    const token = new command.remote.Command(
+      `${name}-token`,
+      {
+        ...COMMON_COMMAND_ARGS,
+        connection: guest,
+        create: renderTokenScript(node.name, node.role),
+        stdin: pulumi.secret(pulumi.interpolate`${args.token}\n${args.agentToken ?? ""}\n`),
+        logging: "none",
+        delete: leaves("the K3s token files in /etc/rancher/k3s"),
+      },
+      { parent: this, dependsOn: args.after, additionalSecretOutputs: ["stdout", "stderr"] },
+    );
+    const prepare = new command.remote.Command(
+      `${name}-prepare`,
+      {
+        ...COMMON_COMMAND_ARGS,
+        connection: guest,
+        create: renderPrepareScript(
+          target,
+          configYaml,
+          cluster.installerUrl,
+          node.controllerChange,
+        ),
+        delete: leaves(`${K3S_CONFIG_FILE} and K3s ${node.k3sVersion} installed`),
+      },
+      { parent: this, dependsOn: [token] },
+    );
+    const disk = new command.remote.Command(
+      `${name}-disk`,
+      {
+        ...COMMON_COMMAND_ARGS,
+        connection: sshConnection(args.host, args.privateKey),
+        create: renderDiskScript({
+          who: `${node.name} (VM ${node.vmid} on ${args.host.name})`,
+          vmid: node.vmid,
+          disk: node.disk,
+          cache: cluster.disk.cache,
+          iothread: cluster.disk.iothread,
+          controllerChange: node.controllerChange,
+          rebootTimeoutSeconds: cluster.gateTimeoutSeconds,
+          fingerprint: target.fingerprint,
+        }),
+        delete: leaves(`the disk options of VM ${node.vmid} as they are`),
+      },
+      { parent: this, dependsOn: [prepare] },
+    );
+    const restart = new command.remote.Command(
+      `${name}-restart`,
+      {
+        ...COMMON_COMMAND_ARGS,
+        connection: guestAfterRestart,
+        create: renderRestartScript(target),
+      },
+      { parent: this, dependsOn: [disk] },
+    );
+    this.gate = new command.remote.Command(
+      `${name}-gate`,
+      {
+        ...COMMON_COMMAND_ARGS,
+        connection: sshConnection(
+          args.gateVia,
+          args.privateKey,
+          dialLimitFor(cluster.gateTimeoutSeconds),
+        ),
+        create: renderGateScript(target, cluster.gateTimeoutSeconds),
+      },
+      { parent: this, dependsOn: [restart] },
+    );
+    this.diskReport = disk.stdout;
+    this.gateReport = this.gate.stdout;
+    this.registerOutputs({
+      gate: this.gate,
+      diskReport: this.diskReport,
+      gateReport: this.gateReport,
+    });
+  }
+}

@@ -1,0 +1,171 @@
+import { NodeRole } from "../../config";
+import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
+import { prelude, shellQuote, writeFileIfChanged } from "./shell";
+import { VKEY_FUNCTION, versionKey } from "./versionShell";
+
+/** What every step of one node's roll knows about the node. */
+export interface RollTarget {
+  /** The stack's name for the node, used in every message. */
+  readonly node: string;
+  /** The Kubernetes node name the API reports. */
+  readonly nodeName: string;
+  readonly role: NodeRole;
+  readonly k3sVersion: string;
+  /** A hash of everything the roll converges, so every step re-runs when any part changes. */
+  readonly fingerprint: string;
+}
+
+function unit(role: NodeRole): string {
+  return role === "server" ? "k3s" : "k3s-agent";
+}
+
+function header(target: RollTarget, step: string): string {
+  return `${prelude(target.node)}\n# k3s-homelab roll step: ${step}; desired state ${target.fingerprint}`;
+}
+
+/**
+ * Guest, first roll step: refuses a downgrade or a skipped minor, writes config.yaml, checks the
+ * virtio_scsi driver when the controller will change, snapshots etcd on a server before an upgrade
+ * or config change, and installs the new K3s without starting it (the restart comes later, once).
+ */
+export function renderPrepareScript(
+  target: RollTarget,
+  configYaml: string,
+  installerUrl: string,
+  controllerChange: boolean,
+): string {
+  const want = target.k3sVersion;
+  return [
+    header(target, "prepare"),
+    VKEY_FUNCTION,
+    `WANT=${want}`,
+    "have=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }') || have=''",
+    'if [ -n "$have" ]; then',
+    '  hk=$(vkey "$have")',
+    '  [ -n "$hk" ] || fail "cannot read the installed K3s version ($have)"',
+    `  if [ "$hk" -gt ${versionKey(want)} ]; then fail "runs $have, newer than $WANT: refusing to downgrade"; fi`,
+    `  if [ $(( ${Math.floor(versionKey(want) / 1e6)} - hk / 1000000 )) -gt 1 ]; then`,
+    '    fail "runs $have: going to $WANT would skip a minor release; upgrade one minor at a time"',
+    "  fi",
+    "fi",
+    writeFileIfChanged(K3S_CONFIG_FILE, configYaml, "0600"),
+    "CONFIG_CHANGED=$CHANGED",
+    `[ "$CONFIG_CHANGED" = 1 ] && say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)" || true`,
+    ...(controllerChange
+      ? [
+          "# virtio-scsi-single needs the virtio_scsi driver at boot, or the guest will not find its disk.",
+          "kver=$(uname -r)",
+          'if ! grep -q "/virtio_scsi.ko" "/lib/modules/$kver/modules.builtin" 2>/dev/null &&',
+          '   ! lsinitramfs "/boot/initrd.img-$kver" 2>/dev/null | grep -q "/virtio_scsi.ko"; then',
+          '  fail "controllerChange is set but the initramfs of kernel $kver lacks virtio_scsi: add it to /etc/initramfs-tools/modules and run update-initramfs -u first"',
+          "fi",
+        ]
+      : []),
+    ...(target.role === "server"
+      ? [
+          `if systemctl is-active -q k3s && { [ "$have" != "$WANT" ] || [ "$CONFIG_CHANGED" = 1 ]; }; then`,
+          '  why=$([ "$have" != "$WANT" ] && echo "upgrade-$(echo "$have-to-$WANT" | tr "+." "--")" || echo config-change)',
+          '  say "saving an etcd snapshot before the $why"',
+          '  k3s etcd-snapshot save --name "k3s-homelab-pre-$why" >/dev/null 2>&1 || fail "k3s etcd-snapshot save failed; nothing was changed on this node"',
+          '  say "snapshot: k3s-homelab-pre-$why"',
+          "fi",
+        ]
+      : []),
+    'if [ "$have" != "$WANT" ]; then',
+    '  say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"',
+    `  curl -sfL ${shellQuote(installerUrl)} | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - ${target.role} >/dev/null || fail "the K3s installer failed for $WANT"`,
+    "  now=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }')",
+    '  [ "$now" = "$WANT" ] || fail "after installing, k3s --version says ${now:-nothing}, not $WANT"',
+    "fi",
+    'say "prepared: K3s $WANT on disk"',
+    "",
+  ].join("\n");
+}
+
+/** Guest: restarts K3s only when its binary, config or token changed after it last started (a VM
+ * restart earlier in the roll already started the new ones). */
+export function renderRestartScript(target: RollTarget): string {
+  const u = unit(target.role);
+  return [
+    header(target, "restart"),
+    `if ! systemctl is-active -q ${u}; then`,
+    `  say "${u} is not running: starting it"`,
+    `  systemctl start ${u} || fail "systemctl start ${u} failed"`,
+    "  exit 0",
+    "fi",
+    `since=$(systemctl show -p ActiveEnterTimestamp --value ${u})`,
+    'started=$(date -d "$since" +%s) || fail "cannot read when ' + u + ' started ($since)"',
+    `newest=$(stat -c %Y "$(command -v k3s)" ${K3S_CONFIG_FILE} ${K3S_TOKEN_FILE} $(ls ${K3S_AGENT_TOKEN_FILE} 2>/dev/null) | sort -n | tail -n 1)`,
+    'if [ "$newest" -ge "$started" ]; then',
+    `  say "restarting ${u}: its binary or config changed after it started ($since)"`,
+    `  systemctl restart ${u} || fail "systemctl restart ${u} failed"`,
+    "else",
+    `  say "${u} already runs the current binary and config"`,
+    "fi",
+    "",
+  ].join("\n");
+}
+
+/** Runs on a server (the node itself when it is one): waits until the API reports the node Ready
+ * at the desired version and, for a server, its etcd member healthy. */
+export function renderGateScript(target: RollTarget, timeoutSeconds: number): string {
+  const checkEtcd = target.role === "server";
+  return [
+    header(target, "gate"),
+    `NODE_NAME=${shellQuote(target.nodeName)}`,
+    `WANT=${target.k3sVersion}`,
+    "begin=$(date +%s)",
+    "last=''",
+    "next_report=0",
+    "while :; do",
+    `  seen=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}' 2>&1) || seen="API not answering: $(echo "$seen" | tail -n 1)"`,
+    "  version=${seen%% *}; ready=${seen#* }",
+    ...(checkEtcd
+      ? [
+          '  if curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q \'"health":"true"\'; then etcd=healthy; else etcd=unhealthy; fi',
+        ]
+      : ["  etcd=n/a"]),
+    '  last="version=$version ready=$ready etcd=$etcd"',
+    `  if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ]; then`,
+    '    say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"',
+    "    exit 0",
+    "  fi",
+    "  elapsed=$(( $(date +%s) - begin ))",
+    `  [ "$elapsed" -lt ${timeoutSeconds} ] || fail "not Ready at $WANT after ${timeoutSeconds}s; last seen: $last"`,
+    '  if [ "$elapsed" -ge "$next_report" ]; then say "waiting for $NODE_NAME (${elapsed}s): $last"; next_report=$(( elapsed + 15 )); fi',
+    "  sleep 2",
+    "done",
+    "",
+  ].join("\n");
+}
+
+/** Guest: writes the join token files from stdin (line 1 the token, line 2 the agent token or
+ * empty). Never prints them. Refuses to change a token a running server already holds. */
+export function renderTokenScript(node: string, role: NodeRole): string {
+  return [
+    prelude(node),
+    "IFS= read -r TOKEN || true",
+    "IFS= read -r AGENT_TOKEN || true",
+    '[ -n "$TOKEN" ] || fail "no token on stdin"',
+    "umask 077",
+    "mkdir -p /etc/rancher/k3s",
+    ...(role === "server"
+      ? [
+          "# A server that already joined holds the cluster token; a different one would not start.",
+          "if [ -f /var/lib/rancher/k3s/server/token ]; then",
+          "  held=$(cat /var/lib/rancher/k3s/server/token)",
+          '  case "$held" in "$TOKEN"|*"::server:$TOKEN") ;; *) fail "k3s-homelab:token differs from the token this server already holds; rotating it needs k3s token rotate, refusing" ;; esac',
+          "fi",
+        ]
+      : []),
+    'put() { tmp=$(mktemp /etc/rancher/k3s/.token.XXXXXX); printf \'%s\\n\' "$2" > "$tmp"; if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; say "wrote $1"; fi; }',
+    ...(role === "server"
+      ? [
+          `put ${K3S_TOKEN_FILE} "$TOKEN"`,
+          `if [ -n "$AGENT_TOKEN" ]; then put ${K3S_AGENT_TOKEN_FILE} "$AGENT_TOKEN"; fi`,
+        ]
+      : [`put ${K3S_TOKEN_FILE} "\${AGENT_TOKEN:-$TOKEN}"`]),
+    'say "token files in place"',
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,58 @@
+import { ConfigError, Problem, zodProblems } from "./problems";
+import { checkRules } from "./rules";
+import { StackConfig } from "./schema";
+import { ClusterSpec, HostSpec, NodeSpec } from "./spec";
+
+export interface ValidatedCluster {
+  readonly spec: ClusterSpec;
+  readonly warnings: readonly Problem[];
+}
+
+/** Validates raw stack config (the three structured keys) and returns the ClusterSpec the
+ * components use. Throws a ConfigError listing every problem when anything is wrong. */
+export function buildClusterSpec(raw: unknown): ValidatedCluster {
+  const parsed = StackConfig.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(zodProblems(parsed.error));
+  const config = parsed.data;
+  const { errors, warnings } = checkRules(config);
+  if (errors.length > 0) throw new ConfigError(errors);
+  return { spec: toSpec(config), warnings };
+}
+
+function toSpec(config: StackConfig): ClusterSpec {
+  const { cluster } = config;
+  const hosts: HostSpec[] = Object.entries(config.hosts).map(([name, host]) => ({
+    name,
+    address: host.address,
+    port: host.port ?? 22,
+    user: host.user ?? cluster.ssh.user,
+    hostKey: host.hostKey,
+  }));
+  const nodes: NodeSpec[] = Object.entries(config.nodes).map(([name, node]) => ({
+    name,
+    host: node.host,
+    vmid: node.vmid,
+    disk: node.disk,
+    address: node.address,
+    port: node.port ?? 22,
+    user: cluster.ssh.user,
+    role: node.role,
+    hostKey: node.hostKey,
+    nodeName: node.nodeName ?? name,
+    config: node.config ?? {},
+    k3sVersion: node.k3sVersion ?? cluster.k3sVersion,
+    controllerChange: node.controllerChange ?? false,
+  }));
+  return {
+    k3sVersion: cluster.k3sVersion,
+    serverConfig: cluster.serverConfig,
+    registrationAddress: cluster.registrationAddress,
+    sysctl: cluster.sysctl,
+    disk: cluster.disk,
+    zfsTxgTimeout: cluster.zfsTxgTimeout,
+    installerUrl: cluster.installerUrl,
+    gateTimeoutSeconds: cluster.gateTimeoutSeconds,
+    hosts,
+    nodes,
+  };
+}
