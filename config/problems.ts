@@ -14,7 +14,9 @@ export class ConfigError extends Error {
 /** `node \`k3s-vm-pve\``, `host \`pve\`` or `cluster` for a path into the stack config. */
 export function subject(path: readonly PropertyKey[]): { who: string; field: string } {
   const [section, name, ...rest] = path.map(String);
-  if (path.length === 1) return { who: "stack config", field: `k3s-homelab:${section}` };
+  if (path.length === 1 && section !== "cluster") {
+    return { who: "stack config", field: `k3s-homelab:${section}` };
+  }
   if ((section === "nodes" || section === "hosts") && name !== undefined) {
     return { who: `${section === "nodes" ? "node" : "host"} \`${name}\``, field: rest.join(".") };
   }
@@ -39,6 +41,8 @@ export function zodProblems(error: z.ZodError): Problem[] {
       return [problemAt(issue.path, `bad name: ${inner}`)];
     }
     if (issue.code === "invalid_type" && issue.input === undefined) {
+      if (issue.path.length === 1)
+        return [`stack config: \`k3s-homelab:${String(issue.path[0])}\` is not set`];
       return [problemAt(issue.path, "is required")];
     }
     return [problemAt(issue.path, issue.message)];

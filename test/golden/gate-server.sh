@@ -1,0 +1,25 @@
+set -eu
+WHO='k3s-vm-fawn'
+say() { printf '%s: %s\n' "$WHO" "$*"; }
+warn() { printf '%s: WARNING: %s\n' "$WHO" "$*" >&2; }
+fail() { printf '%s: FAILED: %s\n' "$WHO" "$*" >&2; exit 1; }
+# k3s-homelab roll step: gate; desired state 0123456789abcdef
+NODE_NAME='k3s-vm-fawn'
+WANT=v1.33.6+k3s1
+begin=$(date +%s)
+last=''
+next_report=0
+while :; do
+  seen=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}' 2>&1) || seen="API not answering: $(echo "$seen" | tail -n 1)"
+  version=${seen%% *}; ready=${seen#* }
+  if curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q '"health":"true"'; then etcd=healthy; else etcd=unhealthy; fi
+  last="version=$version ready=$ready etcd=$etcd"
+  if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ]; then
+    say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"
+    exit 0
+  fi
+  elapsed=$(( $(date +%s) - begin ))
+  [ "$elapsed" -lt 600 ] || fail "not Ready at $WANT after 600s; last seen: $last"
+  if [ "$elapsed" -ge "$next_report" ]; then say "waiting for $NODE_NAME (${elapsed}s): $last"; next_report=$(( elapsed + 15 )); fi
+  sleep 2
+done

@@ -1,0 +1,237 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import type { HomelabCluster as HomelabClusterType } from "../../components";
+import { buildClusterSpec } from "../../config";
+import { validRaw } from "./fixtures";
+
+interface Registration {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+interface Transformed {
+  readonly type: string;
+  readonly name: string;
+  readonly props: Record<string, unknown>;
+  readonly opts: pulumi.CustomResourceOptions;
+}
+
+const registrations: Registration[] = [];
+
+function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+async function buildCluster(raw = validRaw(), withAgentToken = false) {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "" } };
+      },
+      call: (args) => {
+        throw new Error(`unexpected call ${args.token}`);
+      },
+    },
+    "k3s-homelab",
+    "test",
+    false,
+  );
+  registrations.length = 0;
+  const transformed: Transformed[] = [];
+  const { HomelabCluster } = await import("../../components");
+  const secret = (value: string) => pulumi.secret(value);
+  const cluster: HomelabClusterType = new HomelabCluster(
+    "homelab",
+    {
+      spec: buildClusterSpec(raw).spec,
+      secrets: {
+        sshPrivateKey: secret("PRIVATE KEY"),
+        token: secret("cluster-token"),
+        agentToken: withAgentToken ? secret("agent-token") : undefined,
+      },
+    },
+    {
+      transformations: [
+        (a) => {
+          transformed.push({ type: a.type, name: a.name, props: a.props, opts: a.opts });
+          return undefined;
+        },
+      ],
+    },
+  );
+  // Every command's id resolves once the mock has registered it.
+  const ids = transformed.filter((t) => t.type === "command:remote:Command").length;
+  await promiseOf(pulumi.all(Object.values(cluster.nodes).map((n) => n.gate.id)));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.strictEqual(registrations.filter((r) => r.type === "command:remote:Command").length, ids);
+  return { cluster, transformed };
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Mock inputs carry secrets as signed wrappers: this says whether a value was secret. */
+function unwrap(value: unknown): { secret: boolean; value: unknown } {
+  if (typeof value === "object" && value !== null && SECRET_SIG in value) {
+    return { secret: true, value: (value as unknown as { value: unknown }).value };
+  }
+  return { secret: false, value };
+}
+
+function connectionOf(r: Registration): Record<string, unknown> {
+  const { secret, value } = unwrap(r.inputs.connection);
+  assert.ok(secret, `${r.name}: connection is not secret`);
+  return value as Record<string, unknown>;
+}
+
+const commands = (rs: Registration[]) => rs.filter((r) => r.type === "command:remote:Command");
+const byName = (rs: Registration[], name: string) => {
+  const found = rs.find((r) => r.name === name);
+  assert.ok(found, `no resource named ${name}`);
+  return found;
+};
+
+describe("components under mocks", () => {
+  it("registers one host, one sysctl and one roll of five steps per node", async () => {
+    await buildCluster();
+    const count = (type: string) => registrations.filter((r) => r.type === type).length;
+    assert.strictEqual(count("homelab:proxmox:ProxmoxHost"), 3);
+    assert.strictEqual(count("homelab:guest:GuestSysctl"), 3);
+    assert.strictEqual(count("homelab:k3s:K3sNode"), 3);
+    assert.strictEqual(commands(registrations).length, 3 + 3 + 3 * 5);
+    assert.deepStrictEqual(
+      commands(registrations)
+        .filter((r) => r.name.startsWith("k3s-vm-fawn-"))
+        .map((r) => r.name)
+        .sort(),
+      [
+        "k3s-vm-fawn-disk",
+        "k3s-vm-fawn-gate",
+        "k3s-vm-fawn-prepare",
+        "k3s-vm-fawn-restart",
+        "k3s-vm-fawn-sysctl-apply",
+        "k3s-vm-fawn-token",
+      ],
+    );
+  });
+
+  it("tunes a Proxmox host once however many nodes it runs", async () => {
+    const raw = validRaw();
+    raw.nodes["k3s-vm-piglet"].host = "pve";
+    delete raw.hosts.piglet;
+    await buildCluster(raw);
+    assert.deepStrictEqual(
+      registrations.filter((r) => r.type === "homelab:proxmox:ProxmoxHost").map((r) => r.name),
+      ["pve", "fawn"],
+    );
+  });
+
+  it("every command pins the host key, never uses environment and never passes old output", async () => {
+    await buildCluster();
+    for (const command of commands(registrations)) {
+      const connection = connectionOf(command);
+      assert.match(String(connection.hostKey), /^ssh-ed25519 /, command.name);
+      assert.strictEqual(command.inputs.addPreviousOutputInEnv, false, command.name);
+      assert.ok(!("environment" in command.inputs), `${command.name} sets environment`);
+    }
+    assert.strictEqual(connectionOf(byName(registrations, "pve-zfs-txg")).host, "10.0.0.11");
+  });
+
+  it("passes tokens only on stdin, with logging off, and keeps them out of script text", async () => {
+    const { transformed } = await buildCluster(validRaw(), true);
+    const token = byName(registrations, "k3s-vm-pve-token");
+    assert.strictEqual(token.inputs.logging, "none");
+    assert.deepStrictEqual(unwrap(token.inputs.stdin), {
+      secret: true,
+      value: "cluster-token\nagent-token\n",
+    });
+    for (const command of commands(registrations)) {
+      for (const field of ["create", "delete"]) {
+        assert.ok(
+          !String(command.inputs[field] ?? "").includes("cluster-token"),
+          `${command.name}.${field}`,
+        );
+      }
+      if (command.name.endsWith("-token")) continue;
+      assert.ok(!("stdin" in command.inputs), `${command.name} has stdin`);
+    }
+    const tokenProps = transformed.find((t) => t.name === "k3s-vm-pve-token")!.props;
+    assert.strictEqual(await pulumi.isSecret(tokenProps.stdin as pulumi.Output<string>), true);
+    const opts = transformed.find((t) => t.name === "k3s-vm-pve-token")!.opts;
+    for (const output of ["stdout", "stderr"])
+      assert.ok(opts.additionalSecretOutputs?.includes(output), output);
+    for (const t of transformed.filter((x) => x.type === "command:remote:Command")) {
+      const connection = t.props.connection as Record<string, pulumi.Output<string>>;
+      assert.strictEqual(await pulumi.isSecret(connection.privateKey), true, t.name);
+    }
+  });
+
+  it("file-owning steps delete before replace and remove only their own file", async () => {
+    const { transformed } = await buildCluster();
+    for (const name of ["k3s-vm-pve-sysctl-apply", "pve-zfs-txg"]) {
+      assert.strictEqual(
+        transformed.find((t) => t.name === name)!.opts.deleteBeforeReplace,
+        true,
+        name,
+      );
+      assert.match(String(byName(registrations, name).inputs.delete), /sha256sum/);
+    }
+    for (const step of ["prepare", "disk", "token"]) {
+      const text = String(byName(registrations, `k3s-vm-pve-${step}`).inputs.delete);
+      assert.match(text, /destroy leaves/);
+      assert.doesNotMatch(text, /\brm |qm |systemctl|uninstall/);
+    }
+    for (const step of ["restart", "gate"]) {
+      assert.ok(!("delete" in byName(registrations, `k3s-vm-pve-${step}`).inputs));
+    }
+  });
+
+  it("parents every child on its component", async () => {
+    const { cluster, transformed } = await buildCluster();
+    const parentOf = (name: string) => transformed.find((t) => t.name === name)!.opts.parent;
+    assert.strictEqual(parentOf("k3s-vm-fawn-disk"), cluster.nodes["k3s-vm-fawn"]);
+    assert.strictEqual(parentOf("k3s-vm-fawn-sysctl-apply"), cluster.sysctl["k3s-vm-fawn"]);
+    assert.strictEqual(parentOf("fawn-zfs-txg"), cluster.hosts.fawn);
+    assert.strictEqual(parentOf("k3s-vm-fawn"), cluster);
+  });
+
+  it("chains each node's steps and starts a node's roll only after the previous node's gate", async () => {
+    const raw = validRaw();
+    raw.nodes = {
+      "agent-1": { ...raw.nodes["k3s-vm-fawn"], vmid: 120, role: "agent", address: "10.0.0.31" },
+      ...raw.nodes,
+    };
+    const { cluster, transformed } = await buildCluster(raw);
+    const dependsOn = (name: string) =>
+      (transformed.find((t) => t.name === name)!.opts.dependsOn as pulumi.Resource[] | undefined) ??
+      [];
+    const node = (name: string) => cluster.nodes[name];
+    assert.deepStrictEqual(dependsOn("k3s-vm-pve-token"), []);
+    assert.deepStrictEqual(dependsOn("k3s-vm-piglet-token"), [node("k3s-vm-pve").gate]);
+    assert.deepStrictEqual(dependsOn("k3s-vm-fawn-token"), [node("k3s-vm-piglet").gate]);
+    assert.deepStrictEqual(dependsOn("agent-1-token"), [node("k3s-vm-fawn").gate]);
+    const step = (n: string, s: string) => transformed.find((t) => t.name === `${n}-${s}`);
+    assert.ok(step("k3s-vm-fawn", "gate"));
+    assert.strictEqual(dependsOn("k3s-vm-fawn-prepare").length, 1);
+    assert.strictEqual(dependsOn("k3s-vm-fawn-disk").length, 1);
+    // Sysctl and ZFS disturb nothing: they wait for no roll.
+    assert.deepStrictEqual(dependsOn("k3s-vm-fawn-sysctl-apply"), []);
+    assert.deepStrictEqual(dependsOn("fawn-zfs-txg"), []);
+    // The agent's gate asks the first server's API.
+    const gate = byName(registrations, "agent-1-gate");
+    assert.strictEqual(connectionOf(gate).host, "10.0.0.21");
+  });
+
+  it("runs the disk step on the VM's Proxmox host and the other steps on the guest", async () => {
+    await buildCluster();
+    const host = (name: string) => connectionOf(byName(registrations, name)).host;
+    assert.strictEqual(host("k3s-vm-fawn-disk"), "10.0.0.13");
+    for (const step of ["token", "prepare", "restart", "gate", "sysctl-apply"]) {
+      assert.strictEqual(host(`k3s-vm-fawn-${step}`), "10.0.0.23", step);
+    }
+    assert.match(
+      String(byName(registrations, "k3s-vm-fawn-disk").inputs.create),
+      /VMID=108; DISK=scsi0; CACHE=writeback; IOTHREAD=1/,
+    );
+  });
+});

@@ -1,0 +1,309 @@
+import * as assert from "assert";
+import { buildClusterSpec, ConfigError } from "../../config";
+import { validRaw } from "./fixtures";
+
+type Raw = ReturnType<typeof validRaw>;
+
+function problemsOf(mutate: (raw: Raw) => void): readonly string[] {
+  const raw = validRaw();
+  mutate(raw);
+  try {
+    buildClusterSpec(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+function warningsOf(mutate: (raw: Raw) => void): readonly string[] {
+  const raw = validRaw();
+  mutate(raw);
+  return buildClusterSpec(raw).warnings;
+}
+
+describe("config: buildClusterSpec", () => {
+  it("accepts the valid three-server cluster and applies defaults", () => {
+    const { spec, warnings } = buildClusterSpec(validRaw());
+    assert.deepStrictEqual(warnings, []);
+    assert.deepStrictEqual(spec.sysctl, {
+      "vm.swappiness": "10",
+      "vm.dirty_ratio": "5",
+      "vm.dirty_background_ratio": "3",
+    });
+    assert.deepStrictEqual(spec.disk, { cache: "writeback", iothread: true });
+    assert.strictEqual(spec.zfsTxgTimeout, 3);
+    assert.strictEqual(spec.installerUrl, "https://get.k3s.io");
+    assert.deepStrictEqual(
+      spec.nodes.map((n) => [n.name, n.nodeName, n.user, n.port, n.k3sVersion, n.controllerChange]),
+      [
+        ["k3s-vm-pve", "k3s-vm-pve", "root", 22, "v1.33.6+k3s1", false],
+        ["k3s-vm-piglet", "k3s-vm-piglet", "root", 22, "v1.33.6+k3s1", false],
+        ["k3s-vm-fawn", "k3s-vm-fawn", "root", 22, "v1.33.6+k3s1", false],
+      ],
+    );
+  });
+
+  it("keeps a false or zero from config (defaults use ??, not ||)", () => {
+    const raw = validRaw();
+    raw.cluster.disk = { cache: "none", iothread: false };
+    const { spec } = buildClusterSpec(raw);
+    assert.deepStrictEqual(spec.disk, { cache: "none", iothread: false });
+  });
+
+  it("rejects unknown keys, naming the node and the key", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.nodes["k3s-vm-pve"].vmId = 105;
+        r.cluster.sysctls = {};
+      }),
+      ["cluster: unknown key `sysctls`", "node `k3s-vm-pve`: unknown key `vmId`"],
+    );
+  });
+
+  it("reports a missing required field", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => delete r.nodes["k3s-vm-fawn"].hostKey),
+      ["node `k3s-vm-fawn`, `hostKey`: is required"],
+    );
+  });
+
+  it("requires the +k3sN revision in versions", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.cluster.k3sVersion = "v1.33.6";
+        r.nodes["k3s-vm-pve"].k3sVersion = "1.33.6+k3s1";
+      }),
+      [
+        "cluster, `k3sVersion`: must look like `v1.33.6+k3s1` (the `+k3sN` revision is required)",
+        "node `k3s-vm-pve`, `k3sVersion`: must look like `v1.33.6+k3s1` (the `+k3sN` revision is required)",
+      ],
+    );
+  });
+
+  it("rejects a node on an undeclared host", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.nodes["k3s-vm-fawn"].host = "still-fawn")),
+      [
+        "node `k3s-vm-fawn`, `host`: no Proxmox host `still-fawn` in `hosts` (declared: pve, piglet, fawn)",
+      ],
+    );
+  });
+
+  it("accepts the same VMID on different hosts, rejects it twice on one host", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.nodes["k3s-vm-piglet"].vmid = 105)),
+      [],
+    );
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.nodes["k3s-vm-piglet"].vmid = 105;
+        r.nodes["k3s-vm-piglet"].host = "pve";
+      }),
+      ["node `k3s-vm-piglet`, `vmid`: 105 is already used by node `k3s-vm-pve` on host `pve`"],
+    );
+  });
+
+  it("rejects names that cannot be resource or node names", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.nodes["K3s_VM"] = r.nodes["k3s-vm-fawn"];
+        delete r.nodes["k3s-vm-fawn"];
+      }),
+      [
+        "node `K3s_VM`: bad name: must start with a letter and hold only lower-case letters, digits and `-` (at most 63)",
+      ],
+    );
+  });
+
+  it("rejects two nodes with one Kubernetes node name", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.nodes["k3s-vm-fawn"].nodeName = "k3s-vm-pve")),
+      [
+        "node `k3s-vm-fawn`, `nodeName`: `k3s-vm-pve` is already the Kubernetes name of node `k3s-vm-pve`",
+      ],
+    );
+  });
+
+  it("requires at least one server", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => Object.values(r.nodes).forEach((n) => (n.role = "agent"))),
+      ["cluster: no node has `role: server`; K3s needs at least one server"],
+    );
+  });
+
+  it("accepts Proxmox disk interface names and rejects others", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.nodes["k3s-vm-pve"].disk = "virtio0")),
+      [],
+    );
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.nodes["k3s-vm-pve"].disk = "nvme0")),
+      [
+        "node `k3s-vm-pve`, `disk`: must be a Proxmox disk interface such as `scsi0`, `virtio0`, `sata0` or `ide0`",
+      ],
+    );
+  });
+
+  it("rejects iothread on a sata or ide disk, accepts it there without iothread", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.nodes["k3s-vm-pve"].disk = "sata0")),
+      [
+        "node `k3s-vm-pve`, `disk`: sata0 cannot have iothread=1 (only virtio-blk, or SCSI with virtio-scsi-single); move etcd to a scsi or virtio disk, or set `cluster.disk.iothread: false`",
+      ],
+    );
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.nodes["k3s-vm-pve"].disk = "ide1";
+        r.cluster.disk = { iothread: false };
+      }),
+      [],
+    );
+  });
+
+  it("accepts well-formed sysctl keys and values, rejects malformed ones", () => {
+    const raw = validRaw();
+    raw.cluster.sysctl = { "vm.swappiness": 10, "net.ipv4.ip_local_port_range": "1024 65000" };
+    assert.deepStrictEqual(buildClusterSpec(raw).spec.sysctl, {
+      "vm.swappiness": "10",
+      "net.ipv4.ip_local_port_range": "1024 65000",
+    });
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.cluster.sysctl = { swappiness: 10, "vm.dirty_ratio": "5; reboot" })),
+      [
+        "cluster, `sysctl.swappiness`: bad name: sysctl keys look like `vm.swappiness`",
+        "cluster, `sysctl.vm.dirty_ratio`: must be a number or words separated by single spaces",
+      ],
+    );
+  });
+
+  it("never accepts cache=unsafe", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.cluster.disk = { cache: "unsafe" })),
+      [
+        "cluster, `disk.cache`: must be one of none, writethrough, writeback, directsync (`unsafe` ignores guest flushes: etcd loses data when the host crashes)",
+      ],
+    );
+  });
+
+  it("warns on a one-minor node override and rejects two minors", () => {
+    assert.deepStrictEqual(
+      warningsOf((r) => (r.nodes["k3s-vm-fawn"].k3sVersion = "v1.32.9+k3s1")),
+      [
+        "node `k3s-vm-fawn`, `k3sVersion`: v1.32.9+k3s1 is one minor from the cluster's v1.33.6+k3s1: allowed while a staged upgrade runs, finish it soon",
+      ],
+    );
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.nodes["k3s-vm-fawn"].k3sVersion = "v1.31.4+k3s1")),
+      [
+        "node `k3s-vm-fawn`, `k3sVersion`: v1.31.4+k3s1 is more than one minor from the cluster's v1.33.6+k3s1; K3s allows at most one minor of skew, and never skipping a minor",
+      ],
+    );
+  });
+
+  it("rejects a server behind an agent, accepts an agent behind the servers", () => {
+    const withAgent = (r: Raw, agentVersion: string) => {
+      r.nodes["k3s-agent-1"] = {
+        ...r.nodes["k3s-vm-fawn"],
+        vmid: 120,
+        nodeName: undefined,
+        role: "agent",
+        k3sVersion: agentVersion,
+      };
+    };
+    assert.deepStrictEqual(
+      problemsOf((r) => withAgent(r, "v1.33.5+k3s1")),
+      [],
+    );
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        withAgent(r, "v1.33.6+k3s2");
+      }),
+      [
+        "node `k3s-agent-1`, `k3sVersion`: agent would run v1.33.6+k3s2 but server `k3s-vm-pve` runs v1.33.6+k3s1: servers must never be behind agents",
+      ],
+    );
+  });
+
+  it("keeps must-match keys out of a node's config", () => {
+    assert.deepStrictEqual(
+      problemsOf(
+        (r) => (r.nodes["k3s-vm-fawn"].config = { "node-ip": "10.0.0.23", disable: ["traefik"] }),
+      ),
+      [
+        "node `k3s-vm-fawn`, `config.disable`: must be identical on every server; set it in `cluster.serverConfig`",
+      ],
+    );
+  });
+
+  it("keeps managed and node-local keys out of serverConfig and managed keys out of nodes", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.cluster.serverConfig = {
+          token: "x",
+          "node-ip": "10.0.0.21",
+          "cluster-cidr": "10.42.0.0/16",
+        };
+        r.nodes["k3s-vm-pve"].config = { server: "https://10.0.0.22:6443" };
+      }),
+      [
+        "cluster, `serverConfig.token`: written by this program from the secret `k3s-homelab:token`; remove it",
+        "cluster, `serverConfig.node-ip`: identifies one machine; set it in that node's `config`",
+        "node `k3s-vm-pve`, `config.server`: written by this program from `cluster.registrationAddress`; remove it",
+      ],
+    );
+  });
+
+  it("warns about one, two and four servers and a majority on one host", () => {
+    assert.deepStrictEqual(
+      warningsOf((r) => {
+        delete r.nodes["k3s-vm-piglet"];
+        delete r.nodes["k3s-vm-fawn"];
+      }),
+      [
+        "cluster: only 1 server (`k3s-vm-pve`): every restart of it is an outage of the API and etcd",
+      ],
+    );
+    assert.deepStrictEqual(
+      warningsOf((r) => delete r.nodes["k3s-vm-fawn"]),
+      [
+        "cluster: 2 servers: any server restart loses etcd quorum; run 3 (the roll refuses 2 servers without an override)",
+      ],
+    );
+    assert.deepStrictEqual(
+      warningsOf((r) => {
+        r.nodes["k3s-vm-four"] = { ...r.nodes["k3s-vm-fawn"], vmid: 109, address: "10.0.0.24" };
+      }),
+      ["cluster: 4 servers is an even count: it tolerates no more failures than 3"],
+    );
+    assert.deepStrictEqual(
+      warningsOf((r) => (r.nodes["k3s-vm-piglet"].host = "pve")),
+      ["cluster: 2 of 3 servers run on host `pve`: losing that host loses etcd quorum"],
+    );
+  });
+
+  it("keeps the listed node order (the roll order)", () => {
+    const raw = validRaw();
+    raw.nodes = {
+      b: raw.nodes["k3s-vm-pve"],
+      a: raw.nodes["k3s-vm-piglet"],
+      c: raw.nodes["k3s-vm-fawn"],
+    };
+    assert.deepStrictEqual(
+      buildClusterSpec(raw).spec.nodes.map((n) => n.name),
+      ["b", "a", "c"],
+    );
+  });
+});
+
+describe("config: the stack's top-level keys", () => {
+  it("names a missing structured key", () => {
+    assert.throws(
+      () => buildClusterSpec({ cluster: validRaw().cluster, hosts: validRaw().hosts }),
+      (error: ConfigError) => {
+        assert.deepStrictEqual(error.problems, ["stack config: `k3s-homelab:nodes` is not set"]);
+        return true;
+      },
+    );
+  });
+});

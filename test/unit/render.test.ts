@@ -1,0 +1,177 @@
+import * as assert from "assert";
+import {
+  removeFileIfOwned,
+  renderDiskScript,
+  renderGateScript,
+  renderK3sConfig,
+  renderModprobeFile,
+  renderPrepareScript,
+  renderRestartScript,
+  renderSysctlApplyScript,
+  renderSysctlFile,
+  renderTokenScript,
+  renderZfsTxgScript,
+  RollTarget,
+  shellQuote,
+  versionKey,
+} from "../../components/render";
+import { assertGolden } from "./golden";
+
+const SYSCTL = { "vm.swappiness": "10", "vm.dirty_ratio": "5", "vm.dirty_background_ratio": "3" };
+
+const SERVER: RollTarget = {
+  node: "k3s-vm-fawn",
+  nodeName: "k3s-vm-fawn",
+  role: "server",
+  k3sVersion: "v1.33.6+k3s1",
+  fingerprint: "0123456789abcdef",
+};
+
+describe("render: files", () => {
+  it("sysctl file keeps the configured order", () => {
+    assert.strictEqual(
+      renderSysctlFile("k3s-vm-fawn-sysctl-apply", SYSCTL),
+      "# Managed by k3s-homelab (Pulumi resource k3s-vm-fawn-sysctl-apply). Edits are overwritten by `pulumi up`.\n" +
+        "vm.swappiness = 10\nvm.dirty_ratio = 5\nvm.dirty_background_ratio = 3\n",
+    );
+  });
+
+  it("modprobe file sets only zfs_txg_timeout", () => {
+    assert.strictEqual(
+      renderModprobeFile("fawn-zfs-txg", 3),
+      "# Managed by k3s-homelab (Pulumi resource fawn-zfs-txg). Read when the zfs module loads.\n" +
+        "options zfs zfs_txg_timeout=3\n",
+    );
+  });
+
+  it("server config.yaml: join settings, must-match keys sorted, then the node's own keys", () => {
+    assert.strictEqual(
+      renderK3sConfig({
+        role: "server",
+        registrationAddress: "https://10.0.0.21:6443",
+        serverConfig: { "secrets-encryption": true, disable: ["traefik", "servicelb"] },
+        nodeConfig: { "tls-san": ["k3s.home.arpa"], "node-ip": "10.0.0.23" },
+        hasAgentToken: true,
+      }),
+      [
+        "# Managed by k3s-homelab (Pulumi). Applied by the gated roll: edits are overwritten.",
+        "server: https://10.0.0.21:6443",
+        "token-file: /etc/rancher/k3s/token",
+        "agent-token-file: /etc/rancher/k3s/agent-token",
+        "disable:",
+        "  - traefik",
+        "  - servicelb",
+        "secrets-encryption: true",
+        "node-ip: 10.0.0.23",
+        "tls-san:",
+        "  - k3s.home.arpa",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("agent config.yaml never carries the servers' must-match keys", () => {
+    assert.strictEqual(
+      renderK3sConfig({
+        role: "agent",
+        registrationAddress: "https://10.0.0.21:6443",
+        serverConfig: { disable: ["traefik"] },
+        nodeConfig: { "node-taint": ["gpu=true:NoSchedule"] },
+        hasAgentToken: true,
+      }),
+      [
+        "# Managed by k3s-homelab (Pulumi). Applied by the gated roll: edits are overwritten.",
+        "server: https://10.0.0.21:6443",
+        "token-file: /etc/rancher/k3s/token",
+        "node-taint:",
+        "  - gpu=true:NoSchedule",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("render: shell helpers", () => {
+  it("quotes single quotes", () => {
+    assert.strictEqual(shellQuote("it's"), "'it'\\''s'");
+  });
+
+  it("orders versions with the +k3sN revision", () => {
+    assert.ok(versionKey("v1.33.6+k3s2") > versionKey("v1.33.6+k3s1"));
+    assert.ok(versionKey("v1.34.0+k3s1") > versionKey("v1.33.16+k3s9"));
+    assert.strictEqual(versionKey("v1.33.6+k3s1"), 1033006001);
+  });
+
+  it("a delete removes the file only while it holds the hash", () => {
+    assert.strictEqual(
+      removeFileIfOwned("/etc/x.conf", "ab12"),
+      [
+        "if [ ! -e '/etc/x.conf' ]; then say \"/etc/x.conf is already gone\"",
+        "elif [ \"$(sha256sum < '/etc/x.conf' | cut -d' ' -f1)\" = 'ab12' ]; then rm -f '/etc/x.conf'; say \"removed /etc/x.conf\"",
+        'else say "left /etc/x.conf: it no longer holds what this resource wrote"; fi',
+      ].join("\n"),
+    );
+  });
+});
+
+describe("render: remote scripts (golden files)", () => {
+  it("sysctl apply", () => {
+    assertGolden(
+      "sysctl-apply.sh",
+      renderSysctlApplyScript(
+        "k3s-vm-fawn",
+        renderSysctlFile("k3s-vm-fawn-sysctl-apply", SYSCTL),
+        SYSCTL,
+      ),
+    );
+  });
+
+  it("zfs txg", () => {
+    assertGolden(
+      "zfs-txg.sh",
+      renderZfsTxgScript("fawn", renderModprobeFile("fawn-zfs-txg", 3), 3),
+    );
+  });
+
+  it("prepare, server with controller change", () => {
+    assertGolden(
+      "prepare-server.sh",
+      renderPrepareScript(SERVER, "server: https://10.0.0.21:6443\n", "https://get.k3s.io", true),
+    );
+  });
+
+  it("prepare, agent", () => {
+    assertGolden(
+      "prepare-agent.sh",
+      renderPrepareScript(
+        { ...SERVER, node: "k3s-agent-1", nodeName: "agent-1", role: "agent" },
+        "server: https://10.0.0.21:6443\n",
+        "https://get.k3s.io",
+        false,
+      ),
+    );
+  });
+
+  it("disk", () => {
+    assertGolden(
+      "disk-scsi.sh",
+      renderDiskScript({
+        who: "k3s-vm-fawn (VM 108 on fawn)",
+        vmid: 108,
+        disk: "scsi0",
+        cache: "writeback",
+        iothread: true,
+        controllerChange: false,
+        rebootTimeoutSeconds: 600,
+        fingerprint: "0123456789abcdef",
+      }),
+    );
+  });
+
+  it("restart, gate and token", () => {
+    assertGolden("restart-server.sh", renderRestartScript(SERVER));
+    assertGolden("gate-server.sh", renderGateScript(SERVER, 600));
+    assertGolden("token-server.sh", renderTokenScript("k3s-vm-fawn", "server"));
+    assertGolden("token-agent.sh", renderTokenScript("k3s-agent-1", "agent"));
+  });
+});

@@ -1,0 +1,33 @@
+import * as assert from "assert";
+import { rollPlan } from "../../components/rollPlan";
+import { buildClusterSpec } from "../../config";
+import { validRaw } from "./fixtures";
+
+describe("rollPlan", () => {
+  it("puts servers first in listed order, then agents gated through the first server", () => {
+    const raw = validRaw();
+    const agent = (vmid: number) => ({ ...raw.nodes["k3s-vm-fawn"], vmid, role: "agent" });
+    raw.nodes = {
+      "agent-b": agent(120),
+      "k3s-vm-fawn": raw.nodes["k3s-vm-fawn"],
+      "agent-a": agent(121),
+      "k3s-vm-pve": raw.nodes["k3s-vm-pve"],
+      "k3s-vm-piglet": raw.nodes["k3s-vm-piglet"],
+    };
+    const plan = rollPlan(buildClusterSpec(raw).spec);
+    assert.deepStrictEqual(
+      plan.map((e) => [e.node.name, e.gateVia.name]),
+      [
+        ["k3s-vm-fawn", "k3s-vm-fawn"],
+        ["k3s-vm-pve", "k3s-vm-pve"],
+        ["k3s-vm-piglet", "k3s-vm-piglet"],
+        ["agent-b", "k3s-vm-fawn"],
+        ["agent-a", "k3s-vm-fawn"],
+      ],
+    );
+  });
+
+  it("refuses a cluster without a server", () => {
+    assert.throws(() => rollPlan({ nodes: [] }), /rollPlan: the cluster has no server/);
+  });
+});
