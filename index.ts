@@ -1,22 +1,44 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HomelabCluster } from "./components";
+import { HomelabCluster, nodeConfigYaml } from "./components";
 import { ConfigError } from "./config";
 import { readClusterFromStack } from "./config/fromPulumi";
+import { formatPlan, preflight } from "./plan";
+import { probeCluster } from "./probe/probeCluster";
 
-function readOrExplain(): ReturnType<typeof readClusterFromStack> {
-  try {
-    return readClusterFromStack();
-  } catch (error) {
-    // A RunError is shown without a stack trace: the owner sees only the list of problems.
-    if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
-    throw error;
-  }
+/** Problems are shown as a list without a stack trace. */
+function refuse(title: string, problems: readonly string[]): never {
+  throw new pulumi.RunError(`${title}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
 }
 
-const { spec, warnings, secrets } = readOrExplain();
-for (const warning of warnings) pulumi.log.warn(warning);
+export = async () => {
+  let stack: ReturnType<typeof readClusterFromStack>;
+  try {
+    stack = readClusterFromStack();
+  } catch (error) {
+    if (error instanceof ConfigError) refuse("invalid stack config", error.problems);
+    throw error;
+  }
+  const { spec, warnings, secrets, plainPrivateKey } = stack;
+  for (const warning of warnings) pulumi.log.warn(warning);
 
-const cluster = new HomelabCluster("homelab", { spec, secrets });
+  // Read-only look at every machine before anything is registered: refusals stop here.
+  const observed = await probeCluster(spec, plainPrivateKey);
+  const hasAgentToken = secrets.agentToken !== undefined;
+  const verdict = preflight(
+    spec,
+    observed,
+    (n) => nodeConfigYaml(spec, n, hasAgentToken),
+    spec.roll,
+  );
+  for (const warning of verdict.warnings) pulumi.log.warn(warning);
+  if (verdict.errors.length > 0) refuse("preflight refused the roll", verdict.errors);
+  pulumi.log.info(formatPlan(verdict.plan));
 
-/** Per node: desired version and sysctl, what the last run saw of disk, host txg and the gate. */
-export const nodes = cluster.report;
+  const cluster = new HomelabCluster("homelab", { spec, secrets });
+  return {
+    /** Per node: desired version and sysctl, what the last run saw of disk, host txg and the gate. */
+    nodes: cluster.report,
+    /** What this run planned to restart, in order. */
+    plan: verdict.plan,
+  };
+};

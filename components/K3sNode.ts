@@ -5,6 +5,7 @@ import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection } from "./connection";
 import {
   K3S_CONFIG_FILE,
   prelude,
+  renderClusterCheckScript,
   renderDiskScript,
   renderGateScript,
   renderK3sConfig,
@@ -37,6 +38,21 @@ export interface K3sNodeArgs {
   readonly after?: pulumi.Input<pulumi.Resource>[];
 }
 
+/** The node's /etc/rancher/k3s/config.yaml, as the roll writes it and preflight compares it. */
+export function nodeConfigYaml(
+  cluster: Pick<ClusterSpec, "registrationAddress" | "serverConfig">,
+  node: NodeSpec,
+  hasAgentToken: boolean,
+): string {
+  return renderK3sConfig({
+    role: node.role,
+    registrationAddress: cluster.registrationAddress,
+    serverConfig: cluster.serverConfig,
+    nodeConfig: node.config,
+    hasAgentToken,
+  });
+}
+
 /** Hash of everything the roll converges on this node: any change re-runs all its steps. */
 export function rollFingerprint(
   node: NodeSpec,
@@ -53,7 +69,7 @@ export function dialLimitFor(timeoutSeconds: number): number {
 }
 
 /**
- * One K3s node: its config.yaml and token files, then its roll step in order: prepare (snapshot,
+ * One K3s node's roll, in order: a cluster health check, the token files, prepare (snapshot,
  * install without starting), disk options with one `qm reboot`, K3s restart when still needed,
  * and the gate. Every step checks live state first and changes only what differs.
  */
@@ -68,13 +84,7 @@ export class K3sNode extends pulumi.ComponentResource {
   constructor(name: string, args: K3sNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:k3s:K3sNode", name, {}, opts);
     const { node, cluster } = args;
-    const configYaml = renderK3sConfig({
-      role: node.role,
-      registrationAddress: cluster.registrationAddress,
-      serverConfig: cluster.serverConfig,
-      nodeConfig: node.config,
-      hasAgentToken: args.agentToken !== undefined,
-    });
+    const configYaml = nodeConfigYaml(cluster, node, args.agentToken !== undefined);
     const target: RollTarget = {
       node: node.name,
       nodeName: node.nodeName,
@@ -90,6 +100,20 @@ export class K3sNode extends pulumi.ComponentResource {
     );
     const leaves = (what: string) => `${prelude(node.name)}\nsay "destroy leaves ${what}"`;
 
+    const gateConnection = sshConnection(
+      args.gateVia,
+      args.privateKey,
+      dialLimitFor(cluster.gateTimeoutSeconds),
+    );
+    const check = new command.remote.Command(
+      `${name}-check`,
+      {
+        ...COMMON_COMMAND_ARGS,
+        connection: gateConnection,
+        create: renderClusterCheckScript(target),
+      },
+      { parent: this, dependsOn: args.after },
+    );
     const token = new command.remote.Command(
       `${name}-token`,
       {
@@ -100,7 +124,7 @@ export class K3sNode extends pulumi.ComponentResource {
         logging: "none",
         delete: leaves("the K3s token files in /etc/rancher/k3s"),
       },
-      { parent: this, dependsOn: args.after, additionalSecretOutputs: ["stdout", "stderr"] },
+      { parent: this, dependsOn: [check], additionalSecretOutputs: ["stdout", "stderr"] },
     );
     const prepare = new command.remote.Command(
       `${name}-prepare`,

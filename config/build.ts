@@ -52,6 +52,7 @@ function toSpec(config: StackConfig): ClusterSpec {
     zfsTxgTimeout: cluster.zfsTxgTimeout,
     installerUrl: cluster.installerUrl,
     gateTimeoutSeconds: cluster.gateTimeoutSeconds,
+    roll: cluster.roll,
     hosts,
     nodes,
   };

@@ -8,9 +8,12 @@ import { CONFIG_NAMESPACE, sortStackEntries } from "./stackFile";
  * Throws a ConfigError listing every problem before any resource is registered. */
 export function readClusterFromStack(): ValidatedCluster & {
   secrets: ClusterSecrets<pulumi.Output<string>>;
+  /** For the read-only probe, which runs in this process; never exported or logged. */
+  plainPrivateKey: string;
 } {
   // allConfig() hands over decrypted values; only key names and presence are used here.
-  const entries = sortStackEntries(pulumi.runtime.allConfig(), () => true);
+  const all = pulumi.runtime.allConfig();
+  const entries = sortStackEntries(all, () => true);
   const missing = entries.missingSecrets.map(
     (key) =>
       `stack config: secret \`${CONFIG_NAMESPACE}:${key}\` is not set (pulumi config set --secret ${key} ...)`,
@@ -27,6 +30,7 @@ export function readClusterFromStack(): ValidatedCluster & {
   const config = new pulumi.Config(CONFIG_NAMESPACE);
   return {
     ...validated,
+    plainPrivateKey: all[`${CONFIG_NAMESPACE}:sshPrivateKey`],
     secrets: {
       sshPrivateKey: config.requireSecret("sshPrivateKey"),
       token: config.requireSecret("token"),

@@ -71,6 +71,16 @@ export const DiskConfig = z.strictObject({
 });
 export type DiskConfig = z.infer<typeof DiskConfig>;
 
+export const RollConfig = z.strictObject({
+  // Roll a 2-server cluster although any server restart loses etcd quorum meanwhile.
+  allowTwoServers: z.boolean().default(false),
+  // Let agents skip a minor release (servers never may).
+  allowAgentMinorSkip: z.boolean().default(false),
+  // Start although the cluster is unhealthy, to repair it.
+  repair: z.boolean().default(false),
+});
+export type RollConfig = z.infer<typeof RollConfig>;
+
 export const ClusterConfig = z.strictObject({
   // The K3s release every node runs unless a node overrides it during a staged upgrade.
   k3sVersion: K3sVersionText,
@@ -98,6 +108,8 @@ export const ClusterConfig = z.strictObject({
     .default(DEFAULT_INSTALLER_URL),
   // Longest wait, in seconds, for a restarted node to come back Ready at the expected version.
   gateTimeoutSeconds: z.number().int().min(30).max(7200).default(600),
+  // Explicit overrides of the roll's safety refusals; all off by default.
+  roll: RollConfig.default({ allowTwoServers: false, allowAgentMinorSkip: false, repair: false }),
 });
 export type ClusterConfig = z.infer<typeof ClusterConfig>;
 

@@ -1,4 +1,4 @@
-import { DiskConfig } from "./schema";
+import { DiskConfig, RollConfig } from "./schema";
 
 /** One Proxmox host, validated, defaults applied. */
 export interface HostSpec {
@@ -42,6 +42,7 @@ export interface ClusterSpec {
   readonly zfsTxgTimeout: number;
   readonly installerUrl: string;
   readonly gateTimeoutSeconds: number;
+  readonly roll: RollConfig;
   /** Proxmox hosts in the order declared. */
   readonly hosts: readonly HostSpec[];
   /** Nodes in the order listed in the stack file. */

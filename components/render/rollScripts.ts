@@ -125,8 +125,8 @@ export function renderGateScript(target: RollTarget, timeoutSeconds: number): st
           '  if curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q \'"health":"true"\'; then etcd=healthy; else etcd=unhealthy; fi',
         ]
       : ["  etcd=n/a"]),
-    '  last="version=$version ready=$ready etcd=$etcd"',
-    `  if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ]; then`,
+    '  last="version=$version ready=$ready etcd=$etcd leader=$leader"',
+    `  if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then`,
     '    say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"',
     "    exit 0",
     "  fi",
@@ -135,6 +135,39 @@ export function renderGateScript(target: RollTarget, timeoutSeconds: number): st
     '  if [ "$elapsed" -ge "$next_report" ]; then say "waiting for $NODE_NAME (${elapsed}s): $last"; next_report=$(( elapsed + 15 )); fi',
     "  sleep 2",
     "done",
+    "",
+  ].join("\n");
+}
+
+/** Shell lines setting ETCD to a curl command for the local etcd client API: with K3s's client
+ * certificates when they exist (real K3s serves TLS), plain http otherwise (the lab). */
+export const ETCD_CLIENT = [
+  "T=/var/lib/rancher/k3s/server/tls/etcd",
+  'if [ -f "$T/client.crt" ]; then CURL="curl -s --max-time 5 --cacert $T/server-ca.crt --cert $T/client.crt --key $T/client.key"; ETCD="$CURL https://127.0.0.1:2379"',
+  'else CURL="curl -s --max-time 5"; ETCD="$CURL http://127.0.0.1:2379"; fi',
+].join("\n");
+
+/**
+ * Runs on a server before a node's disruptive step: every etcd member in the member list (not
+ * only the last one restarted) answers healthy, there is a leader, and every node is Ready.
+ */
+export function renderClusterCheckScript(target: RollTarget): string {
+  return [
+    header(target, "cluster check"),
+    ETCD_CLIENT,
+    "members=$($ETCD/v3/cluster/member/list -X POST -d '{}') || fail \"etcd's member list does not answer\"",
+    "total=$(printf '%s' \"$members\" | grep -o '\"ID\":' | wc -l)",
+    "urls=$(printf '%s' \"$members\" | grep -o '\"clientURLs\":\\[[^]]*\\]' | grep -o '\"[a-z]*://[^\"]*\"' | tr -d '\"')",
+    'bad=""; healthy=0',
+    "for u in $urls; do",
+    '  if $CURL "$u/health" 2>/dev/null | grep -q \'"health":"true"\'; then healthy=$((healthy + 1)); else bad="$bad $u"; fi',
+    "done",
+    '[ "$healthy" -eq "$total" ] || fail "only $healthy of $total etcd members are healthy (unhealthy or never started:${bad:- a member without client URLs}); refusing to restart $WHO"',
+    "leader=$($ETCD/v3/maintenance/status -X POST -d '{}' | grep -o '\"leader\":\"[0-9]*\"' | grep -o '[0-9][0-9]*' || true)",
+    '[ -n "$leader" ] && [ "$leader" != 0 ] || fail "etcd has no leader; refusing to restart $WHO"',
+    `notready=$(k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}' | grep -v '=True$' || true)`,
+    '[ -z "$notready" ] || fail "nodes not Ready: $(echo $notready); refusing to restart $WHO"',
+    'say "cluster healthy: $healthy/$total etcd members, leader $leader, all nodes Ready"',
     "",
   ].join("\n");
 }

@@ -92,19 +92,20 @@ const byName = (rs: Registration[], name: string) => {
 };
 
 describe("components under mocks", () => {
-  it("registers one host, one sysctl and one roll of five steps per node", async () => {
+  it("registers one host, one sysctl and one roll of six steps per node", async () => {
     await buildCluster();
     const count = (type: string) => registrations.filter((r) => r.type === type).length;
     assert.strictEqual(count("homelab:proxmox:ProxmoxHost"), 3);
     assert.strictEqual(count("homelab:guest:GuestSysctl"), 3);
     assert.strictEqual(count("homelab:k3s:K3sNode"), 3);
-    assert.strictEqual(commands(registrations).length, 3 + 3 + 3 * 5);
+    assert.strictEqual(commands(registrations).length, 3 + 3 + 3 * 6);
     assert.deepStrictEqual(
       commands(registrations)
         .filter((r) => r.name.startsWith("k3s-vm-fawn-"))
         .map((r) => r.name)
         .sort(),
       [
+        "k3s-vm-fawn-check",
         "k3s-vm-fawn-disk",
         "k3s-vm-fawn-gate",
         "k3s-vm-fawn-prepare",
@@ -181,7 +182,7 @@ describe("components under mocks", () => {
       assert.match(text, /destroy leaves/);
       assert.doesNotMatch(text, /\brm |qm |systemctl|uninstall/);
     }
-    for (const step of ["restart", "gate"]) {
+    for (const step of ["check", "restart", "gate"]) {
       assert.ok(!("delete" in byName(registrations, `k3s-vm-pve-${step}`).inputs));
     }
   });
@@ -206,10 +207,11 @@ describe("components under mocks", () => {
       (transformed.find((t) => t.name === name)!.opts.dependsOn as pulumi.Resource[] | undefined) ??
       [];
     const node = (name: string) => cluster.nodes[name];
-    assert.deepStrictEqual(dependsOn("k3s-vm-pve-token"), []);
-    assert.deepStrictEqual(dependsOn("k3s-vm-piglet-token"), [node("k3s-vm-pve").gate]);
-    assert.deepStrictEqual(dependsOn("k3s-vm-fawn-token"), [node("k3s-vm-piglet").gate]);
-    assert.deepStrictEqual(dependsOn("agent-1-token"), [node("k3s-vm-fawn").gate]);
+    assert.deepStrictEqual(dependsOn("k3s-vm-pve-check"), []);
+    assert.deepStrictEqual(dependsOn("k3s-vm-piglet-check"), [node("k3s-vm-pve").gate]);
+    assert.deepStrictEqual(dependsOn("k3s-vm-fawn-check"), [node("k3s-vm-piglet").gate]);
+    assert.deepStrictEqual(dependsOn("agent-1-check"), [node("k3s-vm-fawn").gate]);
+    assert.strictEqual(dependsOn("k3s-vm-fawn-token").length, 1);
     const step = (n: string, s: string) => transformed.find((t) => t.name === `${n}-${s}`);
     assert.ok(step("k3s-vm-fawn", "gate"));
     assert.strictEqual(dependsOn("k3s-vm-fawn-prepare").length, 1);
@@ -217,16 +219,16 @@ describe("components under mocks", () => {
     // Sysctl and ZFS disturb nothing: they wait for no roll.
     assert.deepStrictEqual(dependsOn("k3s-vm-fawn-sysctl-apply"), []);
     assert.deepStrictEqual(dependsOn("fawn-zfs-txg"), []);
-    // The agent's gate asks the first server's API.
-    const gate = byName(registrations, "agent-1-gate");
-    assert.strictEqual(connectionOf(gate).host, "10.0.0.21");
+    // The agent's check and gate ask the first server's API.
+    assert.strictEqual(connectionOf(byName(registrations, "agent-1-check")).host, "10.0.0.21");
+    assert.strictEqual(connectionOf(byName(registrations, "agent-1-gate")).host, "10.0.0.21");
   });
 
   it("runs the disk step on the VM's Proxmox host and the other steps on the guest", async () => {
     await buildCluster();
     const host = (name: string) => connectionOf(byName(registrations, name)).host;
     assert.strictEqual(host("k3s-vm-fawn-disk"), "10.0.0.13");
-    for (const step of ["token", "prepare", "restart", "gate", "sysctl-apply"]) {
+    for (const step of ["check", "token", "prepare", "restart", "gate", "sysctl-apply"]) {
       assert.strictEqual(host(`k3s-vm-fawn-${step}`), "10.0.0.23", step);
     }
     assert.match(

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import {
   removeFileIfOwned,
+  renderClusterCheckScript,
   renderDiskScript,
   renderGateScript,
   renderK3sConfig,
@@ -170,6 +171,7 @@ describe("render: remote scripts (golden files)", () => {
 
   it("restart, gate and token", () => {
     assertGolden("restart-server.sh", renderRestartScript(SERVER));
+    assertGolden("check-server.sh", renderClusterCheckScript(SERVER));
     assertGolden("gate-server.sh", renderGateScript(SERVER, 600));
     assertGolden("token-server.sh", renderTokenScript("k3s-vm-fawn", "server"));
     assertGolden("token-agent.sh", renderTokenScript("k3s-agent-1", "agent"));

@@ -1,0 +1,274 @@
+import { parse } from "yaml";
+import {
+  ClusterSpec,
+  IMMUTABLE_SERVER_KEYS,
+  NodeSpec,
+  parseK3sVersion,
+  compareK3sVersions,
+} from "../config";
+import { rollPlan } from "../components/rollPlan";
+import { HostObservation, NodeObservation } from "../probe/observations";
+import { owedDiskChanges } from "./disk";
+
+/** A machine the probe could not read: the message names it and says why. */
+export interface Unreachable {
+  readonly unreachable: string;
+}
+
+export interface Observed {
+  readonly nodes: ReadonlyMap<string, NodeObservation | Unreachable>;
+  readonly hosts: ReadonlyMap<string, HostObservation | Unreachable>;
+}
+
+export interface RollOverrides {
+  /** Roll a 2-server cluster although every server restart loses quorum. */
+  readonly allowTwoServers: boolean;
+  /** Let agents skip a minor release. */
+  readonly allowAgentMinorSkip: boolean;
+  /** Start although the cluster is unhealthy (to repair it). */
+  readonly repair: boolean;
+}
+
+/** One node's disruptive step, as preview shows it. */
+export interface NodePlan {
+  readonly node: string;
+  /** What restarts: the VM, only K3s, or nothing. */
+  readonly restart: "vm" | "k3s" | "none";
+  readonly reasons: readonly string[];
+}
+
+export interface Preflight {
+  readonly errors: string[];
+  readonly warnings: string[];
+  readonly plan: NodePlan[];
+}
+
+/** K3s's own defaults, so writing a default explicitly is not a change. */
+const K3S_DEFAULTS: Readonly<Record<string, string>> = {
+  "cluster-cidr": "10.42.0.0/16",
+  "service-cidr": "10.43.0.0/16",
+  "cluster-dns": "10.43.0.10",
+  "cluster-domain": "cluster.local",
+  "flannel-backend": "vxlan",
+};
+
+function reachable<T extends object>(value: T | Unreachable | undefined): value is T {
+  return value !== undefined && !("unreachable" in value);
+}
+
+/** The version the API reports for the node (what really runs), else what is installed. */
+export function runningVersion(node: NodeSpec, observed: Observed): string | undefined {
+  for (const o of observed.nodes.values()) {
+    if (!reachable(o)) continue;
+    const api = o.apiNodes?.find((n) => n.name === node.nodeName);
+    if (api) return api.kubeletVersion;
+  }
+  const own = observed.nodes.get(node.name);
+  return reachable(own) ? own.installedVersion : undefined;
+}
+
+function parseYamlMap(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = parse(text);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Keys whose values differ between two config.yaml texts. */
+export function changedConfigKeys(before: string, after: string): string[] {
+  const a = parseYamlMap(before);
+  const b = parseYamlMap(after);
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .sort();
+}
+
+/**
+ * Decides, from what the probe read, whether the roll may start and what it will restart, in
+ * roll order. Pure: the same inputs always give the same verdict, so tests can drive it.
+ */
+export function preflight(
+  spec: ClusterSpec,
+  observed: Observed,
+  desiredConfigYaml: (node: NodeSpec) => string,
+  overrides: RollOverrides,
+): Preflight {
+  const result: Preflight = { errors: [], warnings: [], plan: [] };
+  for (const [name, o] of [...observed.nodes, ...observed.hosts]) {
+    if (!reachable(o)) result.errors.push(`\`${name}\`: unreachable: ${o.unreachable}`);
+  }
+  for (const { node } of rollPlan(spec)) {
+    result.plan.push(planNode(spec, node, observed, desiredConfigYaml(node), overrides, result));
+  }
+  checkHealth(spec, observed, overrides, result);
+  checkQuorum(spec, observed, overrides, result);
+  return result;
+}
+
+function planNode(
+  spec: ClusterSpec,
+  node: NodeSpec,
+  observed: Observed,
+  configYaml: string,
+  overrides: RollOverrides,
+  result: Preflight,
+): NodePlan {
+  const reasons: string[] = [];
+  let restart: NodePlan["restart"] = "none";
+  const own = observed.nodes.get(node.name);
+  const host = observed.hosts.get(node.host);
+  if (reachable(host)) {
+    const vm = host.vms.get(node.vmid);
+    if (!vm || Object.keys(vm.current).length === 0) {
+      result.errors.push(
+        `node \`${node.name}\`: VM ${node.vmid} not found on host \`${node.host}\``,
+      );
+    } else {
+      const owed = owedDiskChanges(vm.current, { disk: node.disk, ...spec.disk });
+      if (owed.length > 0) {
+        restart = "vm";
+        reasons.push(`qm reboot (${owed.join(", ")})`);
+      }
+    }
+  }
+  const running = runningVersion(node, observed);
+  if (running !== node.k3sVersion) {
+    checkVersionStep(node, running, overrides, result);
+    reasons.push(`K3s ${running ?? "not installed"}→${node.k3sVersion}`);
+    if (restart === "none") restart = "k3s";
+  }
+  if (reachable(own)) {
+    const changed = changedConfigKeys(own.configYaml, configYaml);
+    if (changed.length > 0) {
+      reasons.push(`config.yaml (${changed.join(", ")})`);
+      if (restart === "none") restart = "k3s";
+      if (node.role === "server" && own.service)
+        checkImmutable(node, own.configYaml, configYaml, result);
+    }
+  }
+  return { node: node.name, restart, reasons };
+}
+
+function checkVersionStep(
+  node: NodeSpec,
+  running: string | undefined,
+  overrides: RollOverrides,
+  result: Preflight,
+) {
+  const have = running ? parseK3sVersion(running) : undefined;
+  const want = parseK3sVersion(node.k3sVersion)!;
+  if (!have) return;
+  if (compareK3sVersions(want, have) < 0) {
+    result.errors.push(
+      `node \`${node.name}\`, \`k3sVersion\`: runs ${running}; ${node.k3sVersion} would downgrade it, refusing`,
+    );
+  } else if (want.major !== have.major || want.minor - have.minor > 1) {
+    const skip = `node \`${node.name}\`, \`k3sVersion\`: runs ${running}; ${node.k3sVersion} skips a minor release (upgrade one minor at a time)`;
+    if (node.role === "agent" && overrides.allowAgentMinorSkip) result.warnings.push(skip);
+    else result.errors.push(`${skip}, refusing`);
+  }
+}
+
+function checkImmutable(node: NodeSpec, before: string, after: string, result: Preflight) {
+  const a = parseYamlMap(before);
+  const b = parseYamlMap(after);
+  for (const key of IMMUTABLE_SERVER_KEYS) {
+    const was = JSON.stringify(a[key] ?? K3S_DEFAULTS[key]);
+    const will = JSON.stringify(b[key] ?? K3S_DEFAULTS[key]);
+    if (was !== will) {
+      result.errors.push(
+        `node \`${node.name}\`, \`serverConfig.${key}\`: ${was} → ${will} cannot change on a running cluster, refusing`,
+      );
+    }
+  }
+}
+
+function checkHealth(
+  spec: ClusterSpec,
+  observed: Observed,
+  overrides: RollOverrides,
+  result: Preflight,
+) {
+  const problems: string[] = [];
+  const servers = spec.nodes.filter((n) => n.role === "server");
+  const views = servers.map((s) => observed.nodes.get(s.name)).filter(reachable);
+  const members = views.find((v) => v.etcdMembers)?.etcdMembers;
+  if (!members) problems.push("no server answers etcd's member list");
+  for (const server of servers) {
+    const o = observed.nodes.get(server.name);
+    if (!reachable(o)) continue;
+    if (o.etcdHealthy !== true)
+      problems.push(`node \`${server.name}\`: its etcd member is not healthy`);
+    if (members && !members.some((m) => memberOf(m.name, server.nodeName))) {
+      problems.push(`node \`${server.name}\`: not in etcd's member list`);
+    }
+  }
+  for (const m of members ?? []) {
+    if (!servers.some((s) => memberOf(m.name, s.nodeName))) {
+      problems.push(
+        `etcd member \`${m.name}\` (${m.id}) is no server of this stack: it still votes; remove it if it is gone`,
+      );
+    }
+  }
+  if (views.length > 0 && !views.some((v) => v.etcdLeader && v.etcdLeader !== "0"))
+    problems.push("etcd has no leader");
+  const api = views.find((v) => v.apiNodes)?.apiNodes;
+  if (!api) problems.push("no server's API answers");
+  for (const node of spec.nodes) {
+    const seen = api?.find((n) => n.name === node.nodeName);
+    if (api && !seen)
+      problems.push(`node \`${node.name}\`: the API does not know \`${node.nodeName}\``);
+    else if (seen && seen.ready !== "True")
+      problems.push(`node \`${node.name}\`: NotReady (Ready=${seen.ready})`);
+  }
+  for (const p of problems) {
+    if (overrides.repair) result.warnings.push(`unhealthy, going on for repair: ${p}`);
+    else result.errors.push(`cluster unhealthy, refusing to start: ${p}`);
+  }
+}
+
+/** K3s names etcd members `<node name>-<random hex>`. */
+function memberOf(memberName: string, nodeName: string): boolean {
+  return (
+    memberName === nodeName ||
+    new RegExp(`^${nodeName.replace(/[.]/g, "\\.")}-[0-9a-f]+$`).test(memberName)
+  );
+}
+
+function checkQuorum(
+  spec: ClusterSpec,
+  observed: Observed,
+  overrides: RollOverrides,
+  result: Preflight,
+) {
+  const members = [...observed.nodes.values()]
+    .filter(reachable)
+    .find((v) => v.etcdMembers)?.etcdMembers;
+  if (!members) return;
+  const voters = members.filter((m) => !m.isLearner).length;
+  const restarting = result.plan
+    .filter((p) => p.restart !== "none")
+    .map((p) => spec.nodes.find((n) => n.name === p.node)!);
+  const restartsServer = restarting.some((n) => members.some((m) => memberOf(m.name, n.nodeName)));
+  if (!restartsServer) return;
+  if (voters === 2) {
+    const message = "etcd has 2 voting members: restarting either loses quorum until it is back";
+    if (overrides.allowTwoServers) result.warnings.push(message);
+    else result.errors.push(`${message}; refusing without \`cluster.roll.allowTwoServers: true\``);
+  } else if (voters === 1) {
+    result.warnings.push(
+      "etcd has 1 voting member: its restart takes the API down until it is back",
+    );
+  }
+}
+
+/** The plan as preview prints it. */
+export function formatPlan(plan: readonly NodePlan[]): string {
+  const lines = plan.map(
+    (p, i) =>
+      `  ${i + 1}. ${p.node}: ${p.reasons.length > 0 ? p.reasons.join("; ") : "nothing to restart"}`,
+  );
+  return ["roll plan (one node at a time, servers first):", ...lines].join("\n");
+}

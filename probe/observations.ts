@@ -1,0 +1,143 @@
+import { splitSections } from "./sections";
+
+/** One Kubernetes node as a server's API reports it. */
+export interface ApiNode {
+  readonly name: string;
+  readonly kubeletVersion: string;
+  readonly ready: string;
+}
+
+export interface EtcdMember {
+  readonly id: string;
+  readonly name: string;
+  readonly isLearner: boolean;
+}
+
+/** What a guest runs, as read by the node probe. Fields a probe could not read are undefined. */
+export interface NodeObservation {
+  readonly installedVersion?: string;
+  /** The running K3s unit and when it started, when one runs. */
+  readonly service?: { readonly unit: string; readonly since: string };
+  readonly configYaml: string;
+  readonly sysctl: Readonly<Record<string, string>>;
+  readonly sysctlFile: string;
+  /** Servers only: every node as this server's API reports it. */
+  readonly apiNodes?: readonly ApiNode[];
+  /** Servers only: this server's own etcd member answers /health with true. */
+  readonly etcdHealthy?: boolean;
+  readonly etcdMembers?: readonly EtcdMember[];
+  /** The leader's member id, "0" when there is none. */
+  readonly etcdLeader?: string;
+  /** This server's own member id. */
+  readonly etcdMemberId?: string;
+}
+
+export interface VmObservation {
+  readonly vmid: number;
+  /** `qm config --current`: what the running VM has. */
+  readonly current: Readonly<Record<string, string>>;
+  /** `qm config`: with pending changes shown as if applied. */
+  readonly pending: Readonly<Record<string, string>>;
+  readonly status: string;
+}
+
+export interface HostObservation {
+  readonly vms: ReadonlyMap<number, VmObservation>;
+  /** Live zfs_txg_timeout, undefined without the zfs module. */
+  readonly txgLive?: number;
+  /** The value our modprobe file sets for the next boot, if the file exists. */
+  readonly txgBoot?: number;
+}
+
+const UNAVAILABLE = "!unavailable";
+
+function unavailable(text: string | undefined): boolean {
+  return text === undefined || text === "" || text.startsWith(UNAVAILABLE);
+}
+
+/** `key: value` lines of `qm config` output. */
+export function parseQmConfig(text: string): Record<string, string> {
+  const config: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^([a-z][a-z0-9_-]*): (.*)$/.exec(line);
+    if (match) config[match[1]] = match[2];
+  }
+  return config;
+}
+
+function parseJson(text: string | undefined): Record<string, unknown> | undefined {
+  if (unavailable(text)) return undefined;
+  try {
+    return JSON.parse(text!) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseNodeProbe(stdout: string): NodeObservation {
+  const s = splitSections(stdout);
+  const version = /^k3s version (\S+)/.exec(s.get("k3s-version") ?? "")?.[1];
+  const serviceLine = (s.get("service") ?? "").split("\n").find((l) => l.trim() !== "");
+  const service = serviceLine
+    ? { unit: serviceLine.split(" ")[0], since: serviceLine.split(" ").slice(2).join(" ") }
+    : undefined;
+  const sysctl: Record<string, string> = {};
+  for (const line of (s.get("sysctl") ?? "").split("\n")) {
+    const [key, value] = line.split("\t");
+    if (key) sysctl[key] = value ?? "";
+  }
+  const members = parseJson(s.get("etcd-members"));
+  const status = parseJson(s.get("etcd-status"));
+  const nodesText = s.get("nodes");
+  return {
+    installedVersion: version,
+    service,
+    configYaml: s.get("config") ?? "",
+    sysctl,
+    sysctlFile: s.get("sysctl-file") ?? "",
+    apiNodes:
+      nodesText === undefined || unavailable(nodesText)
+        ? undefined
+        : nodesText
+            .split("\n")
+            .filter((l) => l.trim() !== "")
+            .map((l) => {
+              const [name, kubeletVersion, ready] = l.split(" ");
+              return { name, kubeletVersion, ready: ready ?? "Unknown" };
+            }),
+    etcdHealthy: s.has("etcd-health")
+      ? /"health"\s*:\s*"true"/.test(s.get("etcd-health")!)
+      : undefined,
+    etcdMembers: members
+      ? ((members.members as Record<string, unknown>[] | undefined) ?? []).map((m) => ({
+          id: String(m.ID),
+          name: String(m.name ?? ""),
+          isLearner: m.isLearner === true,
+        }))
+      : undefined,
+    etcdLeader: status ? String(status.leader ?? "0") : undefined,
+    etcdMemberId: status
+      ? String((status.header as Record<string, unknown> | undefined)?.member_id ?? "")
+      : undefined,
+  };
+}
+
+export function parseHostProbe(stdout: string, vmids: readonly number[]): HostObservation {
+  const s = splitSections(stdout);
+  const vms = new Map<number, VmObservation>();
+  for (const vmid of vmids) {
+    vms.set(vmid, {
+      vmid,
+      current: parseQmConfig(s.get(`vm ${vmid} current`) ?? ""),
+      pending: parseQmConfig(s.get(`vm ${vmid} pending`) ?? ""),
+      status: /^status: (\S+)/.exec(s.get(`vm ${vmid} status`) ?? "")?.[1] ?? "unknown",
+    });
+  }
+  const txg = s.get("txg");
+  const boot = /zfs_txg_timeout=(\d+)/.exec(s.get("txg-boot") ?? "")?.[1];
+  return {
+    vms,
+    txgLive: txg === undefined || txg.startsWith("!") ? undefined : Number(txg),
+    txgBoot: boot === undefined ? undefined : Number(boot),
+  };
+}

@@ -1,0 +1,58 @@
+import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../components/render/files";
+import { shellQuote } from "../components/render/shell";
+
+/** Real K3s serves etcd's client API with TLS and these client certificates; the lab serves
+ * plain http, so the probe uses the certificates when they exist. */
+const ETCD_TLS = "/var/lib/rancher/k3s/server/tls/etcd";
+
+/** Each section of a probe's output starts with `@@ NAME`. */
+export const SECTION = "@@";
+
+/**
+ * Read-only: what a guest is running. Never changes anything, so preview and the doctor can run
+ * it freely. Servers also report the cluster's nodes and etcd's health, members and leader.
+ */
+export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean): string {
+  const lines = [
+    "export LC_ALL=C",
+    `echo '${SECTION} k3s-version'; k3s --version 2>/dev/null | head -n 1 || true`,
+    `echo '${SECTION} service'`,
+    'for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done',
+    `echo '${SECTION} config'; cat ${K3S_CONFIG_FILE} 2>/dev/null || true`,
+    `echo '${SECTION} sysctl'`,
+    ...sysctlKeys.map(
+      (k) =>
+        `printf '%s\\t%s\\n' ${shellQuote(k)} "$(sysctl -n ${shellQuote(k)} 2>/dev/null | tr -s ' \\t' '  ')"`,
+    ),
+    `echo '${SECTION} sysctl-file'; cat ${SYSCTL_FILE} 2>/dev/null || true`,
+  ];
+  if (isServer) {
+    lines.push(
+      `echo '${SECTION} nodes'`,
+      `k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}' 2>/dev/null || echo '!unavailable'`,
+      `echo '${SECTION} etcd-health'; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'`,
+      `if [ -f ${ETCD_TLS}/client.crt ]; then ETCD="curl -s --max-time 5 --cacert ${ETCD_TLS}/server-ca.crt --cert ${ETCD_TLS}/client.crt --key ${ETCD_TLS}/client.key https://127.0.0.1:2379"; else ETCD="curl -s --max-time 5 http://127.0.0.1:2379"; fi`,
+      `echo '${SECTION} etcd-members'; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
+      `echo; echo '${SECTION} etcd-status'; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
+      "echo",
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Read-only: a Proxmox host's VMs (current and pending views, power state) and ZFS txg. */
+export function renderHostProbe(vmids: readonly number[]): string {
+  const lines = ["export LC_ALL=C"];
+  for (const vmid of vmids) {
+    lines.push(
+      `echo '${SECTION} vm ${vmid} current'; qm config ${vmid} --current 2>&1 || true`,
+      `echo '${SECTION} vm ${vmid} pending'; qm config ${vmid} 2>&1 || true`,
+      `echo '${SECTION} vm ${vmid} status'; qm status ${vmid} 2>&1 || true`,
+    );
+  }
+  lines.push(
+    `echo '${SECTION} txg'; cat /sys/module/zfs/parameters/zfs_txg_timeout 2>/dev/null || echo '!absent'`,
+    `echo '${SECTION} txg-boot'; cat ${MODPROBE_FILE} 2>/dev/null || true`,
+  );
+  return lines.join("\n") + "\n";
+}

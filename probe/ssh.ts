@@ -1,0 +1,93 @@
+import { Client } from "ssh2";
+
+/** Where and as whom to log in, with the host key pinned (as in the stack config). */
+export interface ProbeEndpoint {
+  /** The node or host name, for messages. */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  /** `ssh-ed25519 AAAA...`: the server must present exactly this key. */
+  readonly hostKey: string;
+}
+
+export interface RemoteResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Raised when a machine cannot be reached or refuses us; names the machine. */
+export class ProbeError extends Error {
+  constructor(
+    readonly machine: string,
+    message: string,
+  ) {
+    super(`${machine}: ${message}`);
+    this.name = "ProbeError";
+  }
+}
+
+function pinnedKey(hostKey: string): { type: string; blob: Buffer } {
+  const [type, base64] = hostKey.split(" ");
+  return { type, blob: Buffer.from(base64, "base64") };
+}
+
+/**
+ * Runs a read-only script with `sh -s` over SSH, the script on stdin. The connection is refused
+ * unless the server presents the pinned host key; no agent is used.
+ */
+export function runRemoteScript(
+  endpoint: ProbeEndpoint,
+  privateKey: string,
+  script: string,
+  timeoutMs = 30_000,
+): Promise<RemoteResult> {
+  const pinned = pinnedKey(endpoint.hostKey);
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let stdout = "";
+    let stderr = "";
+    let keyMismatch = false;
+    const timer = setTimeout(() => {
+      client.end();
+      reject(new ProbeError(endpoint.name, `no answer within ${timeoutMs / 1000}s`));
+    }, timeoutMs);
+    const finish = (error: Error | undefined, result?: RemoteResult) => {
+      clearTimeout(timer);
+      client.end();
+      if (error) reject(error);
+      else resolve(result!);
+    };
+    client.on("error", (error) => {
+      const why = keyMismatch
+        ? `host key does not match the pinned ${pinned.type} key`
+        : `cannot connect to ${endpoint.address}:${endpoint.port}: ${error.message}`;
+      finish(new ProbeError(endpoint.name, why));
+    });
+    client.on("ready", () => {
+      client.exec("sh -s", (error, stream) => {
+        if (error)
+          return finish(new ProbeError(endpoint.name, `cannot run a command: ${error.message}`));
+        stream.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+        stream.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        stream.on("close", (code: number | null) =>
+          finish(undefined, { code: code ?? 255, stdout, stderr }),
+        );
+        stream.end(script);
+      });
+    });
+    client.connect({
+      host: endpoint.address,
+      port: endpoint.port,
+      username: endpoint.user,
+      privateKey,
+      readyTimeout: timeoutMs,
+      algorithms: { serverHostKey: [pinned.type as "ssh-ed25519"] },
+      hostVerifier: (key: Buffer) => {
+        keyMismatch = !key.equals(pinned.blob);
+        return !keyMismatch;
+      },
+    });
+  });
+}

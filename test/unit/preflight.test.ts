@@ -1,0 +1,230 @@
+import * as assert from "assert";
+import { renderK3sConfig } from "../../components/render";
+import { buildClusterSpec, ClusterSpec, NodeSpec } from "../../config";
+import { formatPlan, Observed, preflight, RollOverrides } from "../../plan";
+import { HostObservation, NodeObservation } from "../../probe/observations";
+import { validRaw } from "./fixtures";
+
+const NO_OVERRIDES: RollOverrides = {
+  allowTwoServers: false,
+  allowAgentMinorSkip: false,
+  repair: false,
+};
+
+function desiredYaml(spec: ClusterSpec) {
+  return (node: NodeSpec) =>
+    renderK3sConfig({
+      role: node.role,
+      registrationAddress: spec.registrationAddress,
+      serverConfig: spec.serverConfig,
+      nodeConfig: node.config,
+      hasAgentToken: false,
+    });
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A cluster that already is in the desired state, healthy, as the probe would read it. */
+function converged(spec: ClusterSpec) {
+  const nodes = new Map<string, Mutable<NodeObservation>>();
+  const hosts = new Map<string, HostObservation>();
+  const apiNodes = spec.nodes.map((n) => ({
+    name: n.nodeName,
+    kubeletVersion: n.k3sVersion,
+    ready: "True",
+  }));
+  const members = spec.nodes
+    .filter((n) => n.role === "server")
+    .map((n, i) => ({ id: String(i + 1), name: `${n.nodeName}-0a1b2c3d`, isLearner: false }));
+  for (const node of spec.nodes) {
+    nodes.set(node.name, {
+      installedVersion: node.k3sVersion,
+      service: {
+        unit: node.role === "server" ? "k3s" : "k3s-agent",
+        since: "Fri 2026-11-27 03:00:00 UTC",
+      },
+      configYaml: desiredYaml(spec)(node),
+      sysctl: { ...spec.sysctl },
+      sysctlFile: "",
+      ...(node.role === "server"
+        ? { apiNodes, etcdHealthy: true, etcdMembers: members, etcdLeader: "1", etcdMemberId: "1" }
+        : {}),
+    });
+  }
+  for (const host of spec.hosts) {
+    const vms = new Map(
+      spec.nodes
+        .filter((n) => n.host === host.name)
+        .map((n) => {
+          const config = {
+            scsihw: "virtio-scsi-single",
+            [n.disk]: `local-zfs:vm-${n.vmid}-disk-0,cache=writeback,iothread=1,size=64G`,
+          };
+          return [
+            n.vmid,
+            { vmid: n.vmid, current: config, pending: config, status: "running" },
+          ] as const;
+        }),
+    );
+    hosts.set(host.name, { vms, txgLive: 3, txgBoot: 3 });
+  }
+  return { nodes, hosts };
+}
+
+function run(spec: ClusterSpec, observed: Observed, overrides = NO_OVERRIDES) {
+  return preflight(spec, observed, desiredYaml(spec), overrides);
+}
+
+describe("preflight", () => {
+  const spec = buildClusterSpec(validRaw()).spec;
+
+  it("finds nothing to do on a converged, healthy cluster", () => {
+    const result = run(spec, converged(spec));
+    assert.deepStrictEqual(result.errors, []);
+    assert.deepStrictEqual(result.warnings, []);
+    assert.strictEqual(
+      formatPlan(result.plan),
+      [
+        "roll plan (one node at a time, servers first):",
+        "  1. k3s-vm-pve: nothing to restart",
+        "  2. k3s-vm-piglet: nothing to restart",
+        "  3. k3s-vm-fawn: nothing to restart",
+      ].join("\n"),
+    );
+  });
+
+  it("plans one VM restart for disk options and an upgrade together", () => {
+    const observed = converged(spec);
+    const config = { scsihw: "virtio-scsi-single", scsi0: "local-zfs:vm-108-disk-0,size=64G" };
+    observed.hosts.set("fawn", {
+      vms: new Map([[108, { vmid: 108, current: config, pending: config, status: "running" }]]),
+    });
+    for (const o of observed.nodes.values()) {
+      if (o.apiNodes)
+        o.apiNodes = o.apiNodes.map((n) =>
+          n.name === "k3s-vm-fawn" ? { ...n, kubeletVersion: "v1.33.5+k3s1" } : n,
+        );
+    }
+    const result = run(spec, observed);
+    assert.deepStrictEqual(result.errors, []);
+    assert.deepStrictEqual(result.plan[2], {
+      node: "k3s-vm-fawn",
+      restart: "vm",
+      reasons: ["qm reboot (cache none→writeback, iothread 0→1)", "K3s v1.33.5+k3s1→v1.33.6+k3s1"],
+    });
+    assert.strictEqual(
+      formatPlan(result.plan).split("\n")[3],
+      "  3. k3s-vm-fawn: qm reboot (cache none→writeback, iothread 0→1); K3s v1.33.5+k3s1→v1.33.6+k3s1",
+    );
+  });
+
+  it("plans a K3s restart for a config.yaml change and names the keys", () => {
+    const observed = converged(spec);
+    observed.nodes.get("k3s-vm-piglet")!.configYaml =
+      "server: https://10.0.0.21:6443\ntoken-file: /etc/rancher/k3s/token\n";
+    const result = run(spec, observed);
+    assert.deepStrictEqual(result.plan[1], {
+      node: "k3s-vm-piglet",
+      restart: "k3s",
+      reasons: ["config.yaml (disable)"],
+    });
+  });
+
+  it("refuses a downgrade and a skipped minor against what runs", () => {
+    const raw = validRaw();
+    raw.cluster.k3sVersion = "v1.33.5+k3s1";
+    const older = buildClusterSpec(raw).spec;
+    const observed = converged(spec);
+    assert.deepStrictEqual(run(older, observed).errors.slice(0, 1), [
+      "node `k3s-vm-pve`, `k3sVersion`: runs v1.33.6+k3s1; v1.33.5+k3s1 would downgrade it, refusing",
+    ]);
+    for (const o of observed.nodes.values()) {
+      if (o.apiNodes)
+        o.apiNodes = o.apiNodes.map((n) => ({ ...n, kubeletVersion: "v1.31.9+k3s1" }));
+    }
+    assert.deepStrictEqual(
+      run(spec, observed).errors[0],
+      "node `k3s-vm-pve`, `k3sVersion`: runs v1.31.9+k3s1; v1.33.6+k3s1 skips a minor release (upgrade one minor at a time), refusing",
+    );
+  });
+
+  it("refuses a cluster-cidr change on a running server", () => {
+    const raw = validRaw();
+    raw.cluster.serverConfig = { disable: ["traefik"], "cluster-cidr": "10.52.0.0/16" };
+    const changed = buildClusterSpec(raw).spec;
+    const errors = run(changed, converged(spec)).errors;
+    assert.ok(
+      errors.includes(
+        'node `k3s-vm-pve`, `serverConfig.cluster-cidr`: "10.42.0.0/16" → "10.52.0.0/16" cannot change on a running cluster, refusing',
+      ),
+      errors.join("\n"),
+    );
+  });
+
+  it("accepts writing a default explicitly", () => {
+    const raw = validRaw();
+    raw.cluster.serverConfig = { disable: ["traefik"], "cluster-cidr": "10.42.0.0/16" };
+    assert.deepStrictEqual(run(buildClusterSpec(raw).spec, converged(spec)).errors, []);
+  });
+
+  it("refuses to start on an unhealthy cluster, naming what is wrong", () => {
+    const observed = converged(spec);
+    observed.nodes.get("k3s-vm-piglet")!.etcdHealthy = false;
+    for (const o of observed.nodes.values()) {
+      if (o.apiNodes)
+        o.apiNodes = o.apiNodes.map((n) =>
+          n.name === "k3s-vm-fawn" ? { ...n, ready: "False" } : n,
+        );
+      if (o.etcdLeader) o.etcdLeader = "0";
+    }
+    assert.deepStrictEqual(run(spec, observed).errors, [
+      "cluster unhealthy, refusing to start: node `k3s-vm-piglet`: its etcd member is not healthy",
+      "cluster unhealthy, refusing to start: etcd has no leader",
+      "cluster unhealthy, refusing to start: node `k3s-vm-fawn`: NotReady (Ready=False)",
+    ]);
+    const repair = run(spec, observed, { ...NO_OVERRIDES, repair: true });
+    assert.deepStrictEqual(repair.errors, []);
+    assert.strictEqual(repair.warnings.length, 3);
+  });
+
+  it("counts a stale etcd member as a voter and refuses", () => {
+    const observed = converged(spec);
+    for (const o of observed.nodes.values()) {
+      if (o.etcdMembers)
+        o.etcdMembers = [
+          ...o.etcdMembers,
+          { id: "9", name: "old-server-99aa00bb", isLearner: false },
+        ];
+    }
+    assert.deepStrictEqual(run(spec, observed).errors, [
+      "cluster unhealthy, refusing to start: etcd member `old-server-99aa00bb` (9) is no server of this stack: it still votes; remove it if it is gone",
+    ]);
+  });
+
+  it("refuses to restart a server of a 2-member etcd without the override", () => {
+    const raw = validRaw();
+    delete raw.nodes["k3s-vm-fawn"];
+    const two = buildClusterSpec(raw).spec;
+    const observed = converged(two);
+    observed.nodes.get("k3s-vm-pve")!.configYaml = "";
+    assert.deepStrictEqual(run(two, observed).errors, [
+      "etcd has 2 voting members: restarting either loses quorum until it is back; refusing without `cluster.roll.allowTwoServers: true`",
+    ]);
+    assert.deepStrictEqual(
+      run(two, observed, { ...NO_OVERRIDES, allowTwoServers: true }).errors,
+      [],
+    );
+    assert.deepStrictEqual(run(two, converged(two)).errors, [], "no restart, no refusal");
+  });
+
+  it("names an unreachable machine", () => {
+    const observed = converged(spec);
+    (observed.nodes as Map<string, unknown>).set("k3s-vm-fawn", {
+      unreachable: "cannot connect to 10.0.0.23:22: ECONNREFUSED",
+    });
+    assert.deepStrictEqual(
+      run(spec, observed).errors[0],
+      "`k3s-vm-fawn`: unreachable: cannot connect to 10.0.0.23:22: ECONNREFUSED",
+    );
+  });
+});

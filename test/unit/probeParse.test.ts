@@ -1,0 +1,111 @@
+import * as assert from "assert";
+import { parseHostProbe, parseNodeProbe, parseQmConfig } from "../../probe/observations";
+import { renderHostProbe, renderNodeProbe } from "../../probe/scripts";
+import { assertGolden } from "./golden";
+
+describe("probe scripts", () => {
+  it("node probe for a server (golden)", () => {
+    assertGolden(
+      "probe-node-server.sh",
+      renderNodeProbe(["vm.swappiness", "vm.dirty_ratio"], true),
+    );
+  });
+  it("host probe (golden)", () => {
+    assertGolden("probe-host.sh", renderHostProbe([105, 106]));
+  });
+});
+
+describe("probe output parsing", () => {
+  it("reads a server's sections", () => {
+    const stdout = [
+      "@@ k3s-version",
+      "k3s version v1.33.5+k3s1 (8a1b2c3d)",
+      "@@ service",
+      "k3s active Fri 2026-11-27 03:50:00 UTC",
+      "@@ config",
+      "server: https://10.0.0.21:6443",
+      "disable:",
+      "  - traefik",
+      "@@ sysctl",
+      "vm.swappiness\t60",
+      "vm.dirty_ratio\t20",
+      "@@ sysctl-file",
+      "@@ nodes",
+      "k3s-vm-pve v1.32.4+k3s1 True",
+      "k3s-vm-fawn v1.33.5+k3s1 False",
+      "@@ etcd-health",
+      '{"health":"true","reason":""}',
+      "@@ etcd-members",
+      '{"header":{"cluster_id":"1","member_id":"11"},"members":[{"ID":"11","name":"k3s-vm-pve-1a2b3c4d","peerURLs":["https://10.0.0.21:2380"]},{"ID":"12","name":"k3s-vm-fawn-5e6f7a8b","isLearner":true}]}',
+      "",
+      "@@ etcd-status",
+      '{"header":{"member_id":"11"},"version":"3.5.21","leader":"11"}',
+      "",
+    ].join("\n");
+    assert.deepStrictEqual(parseNodeProbe(stdout), {
+      installedVersion: "v1.33.5+k3s1",
+      service: { unit: "k3s", since: "Fri 2026-11-27 03:50:00 UTC" },
+      configYaml: "server: https://10.0.0.21:6443\ndisable:\n  - traefik",
+      sysctl: { "vm.swappiness": "60", "vm.dirty_ratio": "20" },
+      sysctlFile: "",
+      apiNodes: [
+        { name: "k3s-vm-pve", kubeletVersion: "v1.32.4+k3s1", ready: "True" },
+        { name: "k3s-vm-fawn", kubeletVersion: "v1.33.5+k3s1", ready: "False" },
+      ],
+      etcdHealthy: true,
+      etcdMembers: [
+        { id: "11", name: "k3s-vm-pve-1a2b3c4d", isLearner: false },
+        { id: "12", name: "k3s-vm-fawn-5e6f7a8b", isLearner: true },
+      ],
+      etcdLeader: "11",
+      etcdMemberId: "11",
+    });
+  });
+
+  it("marks what a stopped server could not answer as unknown", () => {
+    const o = parseNodeProbe(
+      "@@ k3s-version\n@@ service\n@@ config\n@@ sysctl\n@@ sysctl-file\n@@ nodes\n!unavailable\n@@ etcd-health\n!unavailable\n@@ etcd-members\n!unavailable\n\n@@ etcd-status\n!unavailable\n",
+    );
+    assert.strictEqual(o.installedVersion, undefined);
+    assert.strictEqual(o.service, undefined);
+    assert.strictEqual(o.apiNodes, undefined);
+    assert.strictEqual(o.etcdHealthy, false);
+    assert.strictEqual(o.etcdMembers, undefined);
+    assert.strictEqual(o.etcdLeader, undefined);
+  });
+
+  it("reads qm config lines and the host's txg", () => {
+    assert.deepStrictEqual(
+      parseQmConfig("boot: order=scsi0\nscsi0: local-zfs:vm-105-disk-0,size=64G\n\n"),
+      {
+        boot: "order=scsi0",
+        scsi0: "local-zfs:vm-105-disk-0,size=64G",
+      },
+    );
+    const host = parseHostProbe(
+      [
+        "@@ vm 105 current",
+        "scsi0: local-zfs:vm-105-disk-0,size=64G",
+        "@@ vm 105 pending",
+        "scsi0: local-zfs:vm-105-disk-0,cache=writeback,size=64G",
+        "@@ vm 105 status",
+        "status: running",
+        "@@ txg",
+        "5",
+        "@@ txg-boot",
+        "# Managed by k3s-homelab",
+        "options zfs zfs_txg_timeout=3",
+      ].join("\n"),
+      [105],
+    );
+    assert.deepStrictEqual(host.vms.get(105), {
+      vmid: 105,
+      current: { scsi0: "local-zfs:vm-105-disk-0,size=64G" },
+      pending: { scsi0: "local-zfs:vm-105-disk-0,cache=writeback,size=64G" },
+      status: "running",
+    });
+    assert.strictEqual(host.txgLive, 5);
+    assert.strictEqual(host.txgBoot, 3);
+    assert.strictEqual(parseHostProbe("@@ txg\n!absent\n@@ txg-boot\n", []).txgLive, undefined);
+  });
+});
