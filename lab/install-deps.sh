@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the lab needs. Their maintainer scripts must not start services
+# on this machine (Debian's etcd-server would start etcd on localhost:2379, openssh-server an
+# sshd): a temporary /usr/sbin/policy-rc.d that exits 101 denies that, and is removed again
+# only if this script created it. Run as root.
+set -eu
+PACKAGES=(openssh-server socat etcd-server etcd-client curl procps iproute2 util-linux python3-yaml)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "lab deps: all installed"
+  exit 0
+fi
+
+running() { echo "$(pgrep -xc sshd) $(pgrep -xc etcd)"; }
+before=$(running)
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\n# temporary, lab/install-deps.sh: start no services\nexit 101\n' >"$POLICY"
+  chmod 755 "$POLICY"
+  trap 'rm -f "$POLICY"' EXIT
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+if [ "$(running)" != "$before" ]; then
+  echo "lab deps: an sshd or etcd was started in the root namespace; stop it:" >&2
+  pgrep -ax 'sshd|etcd' >&2
+  exit 1
+fi
+echo "lab deps: installed ${missing[*]}"

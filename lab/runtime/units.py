@@ -1,0 +1,135 @@
+"""Just enough of systemd for the k3s / k3s-agent units: the unit file the installer writes,
+enable links, start (Type=notify: wait for READY), stop (SIGTERM, then SIGKILL), state."""
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+
+SYSTEMD_DIR = "/etc/systemd/system"
+WANTS_DIR = f"{SYSTEMD_DIR}/multi-user.target.wants"
+SUPPORTED = ("k3s", "k3s-agent")
+BASE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root", "LANG": "C.UTF-8"}
+
+
+def unit_name(arg):
+    """'k3s', 'k3s.service' or a path to the unit file -> 'k3s'."""
+    base = os.path.basename(arg)
+    return base[: -len(".service")] if base.endswith(".service") else base
+
+
+def unit_path(name):
+    return f"{SYSTEMD_DIR}/{name}.service"
+
+
+def is_enabled(name):
+    return os.path.lexists(f"{WANTS_DIR}/{name}.service")
+
+
+def parse_unit(name):
+    """ExecStart argv and environment from the unit file (continuation lines joined)."""
+    with open(unit_path(name)) as f:
+        text = f.read().replace("\\\n", " ")
+    exec_start, env_files = None, []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("ExecStart="):
+            exec_start = shlex.split(line[len("ExecStart="):])
+        elif line.startswith("EnvironmentFile="):
+            env_files.append(line[len("EnvironmentFile="):].replace("%N", name))
+    if not exec_start:
+        raise ValueError(f"{unit_path(name)} has no ExecStart")
+    env = dict(BASE_ENV)
+    for spec in env_files:
+        optional = spec.startswith("-")
+        path = spec.lstrip("-")
+        try:
+            with open(path) as f:
+                for line in f:
+                    line = line.strip()
+                    if line and not line.startswith("#") and "=" in line:
+                        k, v = line.split("=", 1)
+                        env[k] = v.strip().strip('"').strip("'")
+        except OSError:
+            if not optional:
+                raise
+    return exec_start, env
+
+
+class Unit:
+    def __init__(self, name, log_path):
+        self.name = name
+        self.log_path = log_path
+        self.proc = None
+        self.state = "inactive"  # inactive | activating | active | deactivating | failed
+        self.ready = threading.Event()
+        self.info = {}
+        self.lock = threading.RLock()
+
+    def main_pid(self):
+        return self.proc.pid if self.proc and self.proc.poll() is None else None
+
+    def refresh(self):
+        """Notice a main process that exited on its own (crash, config mismatch)."""
+        if not self.lock.acquire(timeout=0.5):
+            return self.state  # a start or stop is in progress
+        try:
+            if self.proc is not None and self.proc.poll() is not None and self.state in (
+                    "active", "activating"):
+                self.state = "failed" if self.proc.returncode != 0 else "inactive"
+                self.proc = None
+        finally:
+            self.lock.release()
+        return self.state
+
+    def start(self, timeout=300):
+        with self.lock:
+            if self.refresh() in ("active", "activating"):
+                return self._wait_ready(timeout)
+            argv, env = parse_unit(self.name)
+            env["NOTIFY_UNIT"] = self.name
+            log = open(self.log_path, "ab", buffering=0)
+            self.ready.clear()
+            self.info = {}
+            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=log, cwd="/", start_new_session=True)
+            log.close()
+            self.state = "activating"
+        return self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.ready.wait(0.2):
+                return True
+            if self.refresh() not in ("activating", "active"):
+                return False
+        return False
+
+    def notify_ready(self, info):
+        with self.lock:
+            self.info = info
+            if self.state == "activating":
+                self.state = "active"
+            self.ready.set()
+
+    def stop(self, timeout=90, hard=False):
+        with self.lock:
+            p = self.proc
+            if p is None or p.poll() is not None:
+                self.proc = None
+                if self.state != "failed":
+                    self.state = "inactive"
+                return
+            self.state = "deactivating"
+            p.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            self.proc = None
+            self.state = "inactive"
+            self.ready.clear()

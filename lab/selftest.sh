@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Self-test of the lab: brings up lab/fixtures/post.yaml, exercises every test host the way the
+# program will (SSH with pinned host keys, sysctl, qm, installer, systemctl, kubectl, etcd),
+# checks that nothing reached the real machine, tears the lab down and checks that nothing is
+# left. Prints one line per check and "N passed, M failed" at the end. Run as root from the repo.
+set -u
+cd "$(dirname "$0")/.."
+FIXTURE=lab/fixtures/post.yaml
+LAB="npx ts-node --transpile-only lab/cli.ts"
+WORK=$(mktemp -d /tmp/lab-selftest.XXXXXX)
+PASSED=0
+FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); echo "PASS  $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL  $*"; }
+check() { # check "description" command...
+  local what=$1
+  shift
+  if "$@" >"$WORK/out" 2>&1; then pass "$what"; else fail "$what: $(tail -3 "$WORK/out" | tr '\n' ' ')"; fi
+}
+has() { grep -q -- "$1" "$WORK/out"; } # has PATTERN: the last check's or capture's output matches
+
+# Client side: the committed test-only client key and a known_hosts pinned from lab/keys.
+install -m 600 lab/keys/client "$WORK/client"
+/usr/bin/python3 - "$FIXTURE" >"$WORK/known_hosts" <<'EOF'
+import sys, yaml
+f = yaml.safe_load(open(sys.argv[1]))
+for h in f["proxmoxHosts"] + f["guests"]:
+    key = open(f"lab/keys/{h['name']}_ed25519.pub").read().split()[:2]
+    print(h["address"], *key)
+EOF
+ssh_to() { # ssh_to ADDRESS COMMAND
+  ssh -i "$WORK/client" -o UserKnownHostsFile="$WORK/known_hosts" -o StrictHostKeyChecking=yes \
+    -o BatchMode=yes -o ConnectTimeout=2 -o LogLevel=ERROR "root@$1" "$2"
+}
+capture() { ssh_to "$1" "$2" >"$WORK/out" 2>&1; }
+
+# What the machine looks like before (compared after `lab down`).
+real_swappiness=$(cat /proc/sys/vm/swappiness)
+real_hostname=$(hostname)
+ls -la /etc/sysctl.d /etc/modprobe.d >"$WORK/etc.before" 2>&1
+ip netns list >"$WORK/netns.before"
+ss -Hltn | awk '{print $4}' | sort >"$WORK/listen.before"
+machine_daemons() { echo "sshd:$(pgrep -xc sshd) etcd:$(pgrep -xc etcd) keys:$([ -e /root/.ssh/authorized_keys ] && md5sum </root/.ssh/authorized_keys)"; }
+daemons_before=$(machine_daemons)
+
+echo "== lab up $FIXTURE"
+if ! $LAB up "$FIXTURE" >"$WORK/up.log" 2>&1; then
+  cat "$WORK/up.log"
+  fail "lab up"
+  echo "$PASSED passed, $FAILED failed"
+  exit 1
+fi
+pass "lab up ($(grep -cE '^(pve|piglet|fawn|k3s-vm-[a-z]+) .* up ' "$WORK/up.log") hosts up)"
+sed -n '/^HOST/,$p' "$WORK/up.log"
+
+echo "== SSH with pinned host keys"
+declare -A ADDR=([pve]=127.0.0.11 [piglet]=127.0.0.12 [fawn]=127.0.0.13
+  [k3s-vm-pve]=127.0.0.21 [k3s-vm-piglet]=127.0.0.22 [k3s-vm-fawn]=127.0.0.23)
+for h in pve piglet fawn k3s-vm-pve k3s-vm-piglet k3s-vm-fawn; do
+  capture "${ADDR[$h]}" hostname
+  if [ "$(cat "$WORK/out")" = "$h" ]; then pass "ssh root@${ADDR[$h]} is $h"; else fail "ssh to $h: $(cat "$WORK/out")"; fi
+done
+
+echo "== sysctl in a guest changes only the guest"
+G=127.0.0.21
+capture $G 'sysctl -n vm.swappiness vm.dirty_ratio vm.dirty_background_ratio'
+[ "$(tr '\n' ' ' <"$WORK/out")" = "60 20 10 " ] && pass "guest boots with the fixture sysctls (60 20 10)" || fail "boot sysctls: $(cat "$WORK/out")"
+capture $G 'sysctl -w vm.swappiness=1 >/dev/null && printf "vm.swappiness=10\nvm.dirty_ratio=5\nvm.dirty_background_ratio=3\n" >/etc/sysctl.d/99-etcd.conf && sysctl -p /etc/sysctl.d/99-etcd.conf >/dev/null && sysctl -n vm.swappiness vm.dirty_ratio'
+[ "$(tr '\n' ' ' <"$WORK/out")" = "10 5 " ] && pass "sysctl -w / -p inside k3s-vm-pve took effect there" || fail "guest sysctl: $(cat "$WORK/out")"
+[ "$(cat /proc/sys/vm/swappiness)" = "$real_swappiness" ] && pass "machine's vm.swappiness unchanged ($real_swappiness)" || fail "machine's vm.swappiness changed"
+[ ! -e /etc/sysctl.d/99-etcd.conf ] && pass "machine has no /etc/sysctl.d/99-etcd.conf" || fail "99-etcd.conf leaked to the machine"
+capture 127.0.0.22 'sysctl -n vm.swappiness'
+[ "$(cat "$WORK/out")" = "60" ] && pass "another guest still has swappiness 60" || fail "other guest: $(cat "$WORK/out")"
+capture 127.0.0.11 'cat /sys/module/zfs/parameters/zfs_txg_timeout; echo 3 > /sys/module/zfs/parameters/zfs_txg_timeout; cat /sys/module/zfs/parameters/zfs_txg_timeout'
+[ "$(tr '\n' ' ' <"$WORK/out")" = "5 3 " ] && pass "pve's zfs_txg_timeout 5, writable to 3" || fail "zfs param: $(cat "$WORK/out")"
+
+echo "== qm set on a running VM stays pending"
+capture 127.0.0.11 'qm set 105 --scsi0 local-zfs:vm-105-disk-0,cache=writeback,iothread=1,size=64G'
+has "update VM 105: -scsi0 local-zfs:vm-105-disk-0,cache=writeback,iothread=1,size=64G" && pass "qm set prints the update line" || fail "qm set: $(cat "$WORK/out")"
+capture 127.0.0.11 'qm config 105 | grep ^scsi0:'
+has "cache=writeback,iothread=1" && pass "qm config shows the pending value" || fail "qm config: $(cat "$WORK/out")"
+capture 127.0.0.11 'qm config 105 --current | grep ^scsi0:'
+[ "$(cat "$WORK/out")" = "scsi0: local-zfs:vm-105-disk-0,size=64G" ] && pass "qm config --current does not" || fail "--current: $(cat "$WORK/out")"
+capture 127.0.0.11 'qm pending 105 | grep scsi0:'
+grep -q "^cur scsi0: local-zfs:vm-105-disk-0,size=64G" "$WORK/out" && grep -q "^new scsi0: .*cache=writeback" "$WORK/out" &&
+  pass "qm pending shows cur/new" || fail "qm pending: $(cat "$WORK/out")"
+capture 127.0.0.11 'qm set 105 --lock backup >/dev/null; qm set 105 --scsihw lsi; echo rc=$?; qm unlock 105'
+has "VM is locked (backup)" && has "rc=255" && pass "a locked VM refuses qm set" || fail "lock: $(cat "$WORK/out")"
+
+echo "== qm reboot 105 applies pending changes; etcd keeps quorum with 2/3"
+t0=$(date +%s.%N)
+check "qm reboot 105" ssh_to 127.0.0.11 'qm reboot 105'
+down_seen=no
+ssh_to $G true 2>/dev/null || down_seen=yes
+check "etcd healthy on the other two members" etcdctl --endpoints http://127.0.0.22:2379,http://127.0.0.23:2379 --command-timeout=3s endpoint health
+check "a write is committed while k3s-vm-pve is down" etcdctl --endpoints http://127.0.0.22:2379 put /lab/selftest written-during-reboot
+if etcdctl --endpoints http://127.0.0.21:2379 --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; then
+  fail "k3s-vm-pve's etcd member answered during the reboot"
+else pass "k3s-vm-pve's etcd member is down during the reboot"; fi
+until ssh_to $G true 2>/dev/null; do sleep 0.2; done
+t1=$(date +%s.%N)
+down_for=$(echo "$t1 - $t0" | bc)
+[ $down_seen = yes ] && pass "k3s-vm-pve's sshd was unreachable, back after ${down_for}s (restartSeconds 5)" || fail "sshd never went down"
+check "member rejoined: all three healthy" bash -c 'for i in $(seq 30); do etcdctl --endpoints http://127.0.0.21:2379,http://127.0.0.22:2379,http://127.0.0.23:2379 endpoint health && exit 0; sleep 1; done; exit 1'
+check "the rejoined member has the write" bash -c 'etcdctl --endpoints http://127.0.0.21:2379 get /lab/selftest --consistency=s | grep -q written-during-reboot'
+capture 127.0.0.11 'qm config 105 --current | grep ^scsi0:; qm pending 105 | grep -c "^new" || true'
+has "cache=writeback,iothread=1" && has "^0$" && pass "after the reboot qm config --current has the options, nothing pending" || fail "after reboot: $(cat "$WORK/out")"
+capture $G 'sysctl -n vm.swappiness'
+[ "$(cat "$WORK/out")" = "10" ] && pass "at boot 99-etcd.conf was applied (swappiness 10)" || fail "after boot: $(cat "$WORK/out")"
+
+echo "== a reboot from inside the guest does not apply pending changes"
+ssh_to 127.0.0.12 'qm set 106 --scsi0 local-zfs:vm-106-disk-0,cache=writeback,iothread=1,size=64G' >/dev/null
+ssh_to 127.0.0.22 'reboot' >/dev/null 2>&1
+for i in $(seq 50); do ssh_to 127.0.0.22 true 2>/dev/null || break; sleep 0.2; done
+until ssh_to 127.0.0.22 true 2>/dev/null; do sleep 0.2; done
+capture 127.0.0.12 'qm config 106 --current | grep ^scsi0:; qm pending 106 | grep "^new scsi0"'
+[ "$(head -1 "$WORK/out")" = "scsi0: local-zfs:vm-106-disk-0,size=64G" ] && has "^new scsi0" &&
+  pass "after an in-guest reboot 106's change is still pending" || fail "in-guest reboot: $(cat "$WORK/out")"
+check "etcd cluster healthy again" bash -c 'for i in $(seq 30); do etcdctl --endpoints http://127.0.0.21:2379,http://127.0.0.22:2379,http://127.0.0.23:2379 endpoint health && exit 0; sleep 1; done; exit 1'
+
+echo "== a Proxmox host's reboot reloads ZFS parameters from modprobe.d"
+capture 127.0.0.12 'echo 3 > /sys/module/zfs/parameters/zfs_txg_timeout; echo "options zfs zfs_txg_timeout=3" > /etc/modprobe.d/zfs-etcd.conf'
+capture 127.0.0.11 'reboot'
+for i in $(seq 50); do ssh_to 127.0.0.11 true 2>/dev/null || break; sleep 0.2; done
+until ssh_to 127.0.0.11 true 2>/dev/null; do sleep 0.2; done
+ssh_to 127.0.0.12 reboot >/dev/null 2>&1
+for i in $(seq 50); do ssh_to 127.0.0.12 true 2>/dev/null || break; sleep 0.2; done
+until ssh_to 127.0.0.12 true 2>/dev/null; do sleep 0.2; done
+a=$(ssh_to 127.0.0.11 'cat /sys/module/zfs/parameters/zfs_txg_timeout')
+b=$(ssh_to 127.0.0.12 'cat /sys/module/zfs/parameters/zfs_txg_timeout')
+[ "$a $b" = "5 3" ] && pass "after reboot: pve back to 5 (live-only change), piglet 3 (modprobe.d)" || fail "zfs after reboot: pve $a piglet $b"
+
+echo "== etcd and K3s from inside the guests"
+capture 127.0.0.23 'etcdctl endpoint health --cluster'
+[ "$(grep -c 'is healthy' "$WORK/out")" = 3 ] && pass "etcdctl endpoint health --cluster from k3s-vm-fawn: 3 healthy" || fail "etcdctl in guest: $(cat "$WORK/out")"
+capture 127.0.0.23 'curl -s 127.0.0.1:2381/metrics | grep etcd_disk_wal_fsync_duration_seconds | head -3'
+has "etcd_disk_wal_fsync_duration_seconds_bucket" && pass "WAL fsync histogram on the guest's 127.0.0.1:2381/metrics" || fail "metrics: $(cat "$WORK/out")"
+capture 127.0.0.21 'k3s etcd-snapshot save --name pre-upgrade; ls /var/lib/rancher/k3s/server/db/snapshots/'
+grep -Eq '^pre-upgrade-k3s-vm-pve-[0-9]+$' "$WORK/out" && pass "k3s etcd-snapshot save wrote pre-upgrade-k3s-vm-pve-<ts>" || fail "snapshot: $(cat "$WORK/out")"
+capture 127.0.0.23 'k3s --version'
+[ "$(head -1 "$WORK/out" | cut -d' ' -f1-3)" = "k3s version v1.33.5+k3s1" ] && has "^go version go1" && pass "k3s --version on k3s-vm-fawn: v1.33.5+k3s1" || fail "version: $(cat "$WORK/out")"
+
+echo "== installer with INSTALL_K3S_SKIP_START keeps the old version running"
+capture 127.0.0.23 'curl -sfL http://127.0.0.1:8088/install.sh | INSTALL_K3S_VERSION=v1.33.6+k3s1 INSTALL_K3S_SKIP_START=true sh -s - server; k3s --version | head -1'
+has "k3s version v1.33.6+k3s1" && pass "new binary installed on k3s-vm-fawn" || fail "install: $(cat "$WORK/out")"
+node_version() { ssh_to 127.0.0.21 "k3s kubectl get node k3s-vm-fawn -o jsonpath='{.status.nodeInfo.kubeletVersion}'"; }
+[ "$(node_version)" = "v1.33.5+k3s1" ] && pass "the API (asked on k3s-vm-pve) still reports v1.33.5+k3s1" || fail "reported $(node_version)"
+check "systemctl restart k3s on k3s-vm-fawn" ssh_to 127.0.0.23 'systemctl restart k3s'
+[ "$(node_version)" = "v1.33.6+k3s1" ] && pass "after the restart it reports v1.33.6+k3s1" || fail "reported $(node_version)"
+capture 127.0.0.23 'curl -sfL http://127.0.0.1:8088/install.sh | INSTALL_K3S_VERSION=v1.33.99+k3s1 sh -s - server; echo rc=$?'
+has "Download failed" && has "rc=1" && pass "an unknown version fails like the real installer" || fail "bad version: $(cat "$WORK/out")"
+capture 127.0.0.21 'k3s kubectl get node k3s-vm-fawn -o json'
+/usr/bin/python3 -c 'import json,sys; n=json.load(open(sys.argv[1])); r=[c["status"] for c in n["status"]["conditions"] if c["type"]=="Ready"]; sys.exit(0 if n["kind"]=="Node" and n["metadata"]["name"]=="k3s-vm-fawn" and r==["True"] else 1)' "$WORK/out" &&
+  pass "k3s kubectl get node k3s-vm-fawn -o json from k3s-vm-pve: Node, Ready True" || fail "kubectl json: $(head -5 "$WORK/out")"
+capture 127.0.0.22 'systemctl stop k3s; systemctl is-active k3s; k3s kubectl get nodes; echo rc=$?; systemctl start k3s; systemctl is-active k3s'
+has "The connection to the server 127.0.0.1:6443 was refused" && has "rc=1" && grep -q '^active' "$WORK/out" &&
+  pass "kubectl is refused while k3s is stopped, answers after start" || fail "stopped k3s: $(cat "$WORK/out")"
+capture 127.0.0.21 'systemctl restart ssh; echo rc=$?'
+has "not managed in the lab" && pass "systemctl refuses units other than k3s" || fail "systemctl ssh: $(cat "$WORK/out")"
+
+echo "== the event log"
+EV=.lab/events.jsonl
+/usr/bin/python3 - "$EV" >"$WORK/out" 2>&1 <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+up = max(i for i, e in enumerate(ev) if e["tool"] == "lab" and e["action"] == "up")
+calls = [e for e in ev[up + 1:] if e["tool"] != "lab"]
+mut = [(e["host"], e["tool"], e["action"]) for e in calls if e["mutating"]]
+print("mutating calls:", len(mut))
+def idx(item):
+    return mut.index(item)
+assert all({"ts", "host", "tool", "action", "mutating"} <= set(e) for e in ev), "fields"
+assert ("pve", "qm", "set") in mut and ("pve", "qm", "reboot") in mut
+assert idx(("pve", "qm", "set")) < idx(("pve", "qm", "reboot")), "qm set before qm reboot"
+assert mut.count(("pve", "qm", "reboot")) == 1, "exactly one qm reboot"
+i = idx(("k3s-vm-fawn", "installer", "install"))
+assert i < idx(("k3s-vm-fawn", "systemctl", "restart")), "install before restart"
+assert ("k3s-vm-pve", "k3s", "etcd-snapshot") in mut
+ro = [e for e in calls if e["tool"] == "qm" and e["action"] == "config"]
+assert ro and not any(e["mutating"] for e in ro), "qm config is read-only"
+boots = [e for e in ev[up + 1:] if e["tool"] == "lab" and e["action"] == "boot" and e["host"] == "k3s-vm-pve"]
+assert len(boots) == 1, "one boot of k3s-vm-pve after lab up"
+print("ok")
+EOF
+has "^ok$" && pass "event log: fields, order and counts ($(grep 'mutating calls' "$WORK/out"))" || fail "event log: $(cat "$WORK/out")"
+
+echo "== lab status"
+$LAB status >"$WORK/out" 2>&1
+[ "$(grep -cE '^(pve|piglet|fawn|k3s-vm-[a-z]+) .* up ' "$WORK/out")" = 6 ] && pass "lab status: 6 hosts up" || fail "status: $(cat "$WORK/out")"
+
+echo "== lab down"
+check "lab down" $LAB down
+[ -z "$(ip netns list | grep '^hl-')" ] && pass "no hl-* network namespaces" || fail "netns left: $(ip netns list)"
+diff <(ip netns list) "$WORK/netns.before" >/dev/null && pass "ip netns list as before" || fail "ip netns differs"
+[ -z "$(grep -E '/\.lab/|/run/netns' /proc/self/mountinfo)" ] && pass "no lab mounts, /run/netns as before" || fail "mounts left: $(grep -E '/\.lab/|/run/netns' /proc/self/mountinfo)"
+[ -z "$(pgrep -f 'lab/runtime/supervisor.py|/usr/bin/etcd --name|socat TCP-LISTEN')" ] && pass "no lab processes" || fail "processes left: $(pgrep -af 'supervisor.py|etcd --name|socat TCP-LISTEN')"
+[ "$(machine_daemons)" = "$daemons_before" ] && pass "sshd/etcd processes and /root/.ssh/authorized_keys as before ($daemons_before)" || fail "machine daemons: $(machine_daemons) vs $daemons_before"
+# Other processes on the machine may open 127.0.0.1 listeners meanwhile: look at the lab's addresses.
+new_listeners=$(comm -13 "$WORK/listen.before" <(ss -Hltn | awk '{print $4}' | sort) | grep -E '^127\.0\.0\.(1[1-3]|2[1-3]):')
+[ -z "$new_listeners" ] && pass "no listener left on the lab's addresses" || fail "listeners left: $new_listeners"
+ls -la /etc/sysctl.d /etc/modprobe.d >"$WORK/etc.after" 2>&1
+diff "$WORK/etc.before" "$WORK/etc.after" >/dev/null && pass "machine's /etc/sysctl.d and /etc/modprobe.d unchanged" || fail "/etc changed"
+[ "$(hostname)" = "$real_hostname" ] && [ "$(cat /proc/sys/vm/swappiness)" = "$real_swappiness" ] && [ ! -e /etc/pve ] &&
+  pass "hostname, vm.swappiness as before, no /etc/pve" || fail "machine state changed"
+[ ! -e .lab ] && pass ".lab removed" || fail ".lab still there"
+
+rm -rf "$WORK"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]

@@ -1,0 +1,55 @@
+// `lab status`: one line per test host (supervisor, power, phase, sshd, k3s) and the etcd
+// cluster as etcdctl sees it through the guests' root-side 2379 forwarders.
+import * as fs from "fs";
+import * as path from "path";
+import { LabModel } from "./model";
+import { SHARED } from "./paths";
+import { loadRun } from "./runrecord";
+import { tryRun } from "./sh";
+import { alive } from "./supervisors";
+
+export function status(): string {
+  const record = loadRun();
+  if (!record) return "lab: down";
+  const model = JSON.parse(fs.readFileSync(path.join(SHARED, "fixture.json"), "utf8")) as LabModel;
+  const lines = [`lab: up (fixture ${record.fixture}, since ${record.startedAt})`];
+  lines.push("HOST               ADDRESS       SUPERVISOR  POWER    PHASE          K3S");
+  for (const h of record.hosts) {
+    let st: Record<string, unknown> = {};
+    try {
+      st = JSON.parse(fs.readFileSync(path.join(SHARED, "state", `${h.name}.json`), "utf8"));
+    } catch {
+      /* no state yet */
+    }
+    const units = (st.units ?? {}) as Record<string, { state?: string; version?: string }>;
+    const k3s = Object.entries(units)
+      .filter(([, u]) => u.state && u.state !== "inactive")
+      .map(([n, u]) => `${n} ${u.state}${u.version ? ` ${u.version}` : ""}`)
+      .join(", ");
+    lines.push(
+      [
+        h.name.padEnd(18),
+        h.address.padEnd(13),
+        (alive(h.pid) ? `pid ${h.pid}` : "DEAD").padEnd(11),
+        String(st.power ?? "?").padEnd(8),
+        String(st.phase ?? "?").padEnd(14),
+        k3s || "-",
+      ].join(" "),
+    );
+  }
+  const endpoints = model.hosts
+    .filter((h) => h.kind === "guest" && h.role === "server")
+    .map((h) => `http://${h.address}:2379`)
+    .join(",");
+  const etcd = tryRun("etcdctl", [
+    "--endpoints",
+    endpoints,
+    "--command-timeout=3s",
+    "endpoint",
+    "status",
+    "-w",
+    "table",
+  ]);
+  lines.push("", "etcd (through the root-side forwarders):", etcd.out.trim());
+  return lines.join("\n");
+}

@@ -1,0 +1,200 @@
+// `lab up <fixture>`: namespaces and bridge, per-host dirs, supervisors, K3s installed with the
+// lab installer, then every host booted (sshd, etcd members, k3s) and reachable.
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { down } from "./down";
+import { logEvent } from "./events";
+import { loadFixture } from "./fixture";
+import { prepareHost } from "./hostfiles";
+import { GuestHost, LabHost, LabModel, buildModel } from "./model";
+import { createNetwork, labNetnsList, netnsPreState } from "./network";
+import { EVENTS, LAB, LAB_SRC, RUN_FILE, SHARED, netnsName } from "./paths";
+import { RunRecord, saveRun } from "./runrecord";
+import { SYSTEM_PATH, run, tryRun, waitFor } from "./sh";
+import { ask, nsInode, startSupervisor, waitReady } from "./supervisors";
+
+const NEEDED = {
+  sshd: "openssh-server",
+  socat: "socat",
+  etcd: "etcd-server",
+  etcdctl: "etcd-client",
+  curl: "curl",
+  sysctl: "procps",
+  nsenter: "util-linux",
+  pivot_root: "util-linux",
+  ip: "iproute2",
+};
+
+function preflight(model: LabModel): void {
+  const missing = Object.entries(NEEDED)
+    .filter(([bin]) => !tryRun("sh", ["-c", `command -v ${bin}`]).ok)
+    .map(([bin, pkg]) => `${bin} (apt package ${pkg})`);
+  if (!tryRun("/usr/bin/python3", ["-c", "import yaml"]).ok) missing.push("python3-yaml");
+  if (missing.length) throw new Error(`the lab needs: ${missing.join(", ")}`);
+  if (fs.existsSync(RUN_FILE) || labNetnsList().length > 0) {
+    throw new Error("the lab is already up (or was not torn down): run `lab down` first");
+  }
+  const listening = run("ss", ["-Hltn"]);
+  for (const h of model.hosts) {
+    for (const port of h.forwards) {
+      const taken = listening
+        .split("\n")
+        .map((l) => l.split(/\s+/)[3])
+        .filter(
+          (a) => a === `${h.address}:${port}` || a === `0.0.0.0:${port}` || a === `*:${port}`,
+        );
+      if (taken.length) {
+        throw new Error(`${h.name}: ${h.address}:${port} is not free (listener on ${taken[0]})`);
+      }
+    }
+  }
+}
+
+function writeShared(model: LabModel): void {
+  for (const d of ["ctl", "state", "logs", "lib", "bin", "installer"]) {
+    fs.mkdirSync(path.join(SHARED, d), { recursive: true });
+  }
+  fs.writeFileSync(path.join(SHARED, "fixture.json"), JSON.stringify(model, null, 1) + "\n");
+  fs.copyFileSync(
+    path.join(LAB_SRC, "runtime", "lablib.py"),
+    path.join(SHARED, "lib", "lablib.py"),
+  );
+  for (const tool of ["lab-event", "lab-refuse"]) {
+    fs.copyFileSync(path.join(LAB_SRC, "standins", tool), path.join(SHARED, "bin", tool));
+    fs.chmodSync(path.join(SHARED, "bin", tool), 0o755);
+  }
+  const url = `http://127.0.0.1:${model.installerPort}`;
+  const installer = fs.readFileSync(path.join(LAB_SRC, "standins", "install.sh"), "utf8");
+  fs.writeFileSync(
+    path.join(SHARED, "installer", "install.sh"),
+    installer.replaceAll("@@LAB_URL@@", url),
+  );
+  fs.copyFileSync(
+    path.join(LAB_SRC, "standins", "k3s.py"),
+    path.join(SHARED, "installer", "k3s.py"),
+  );
+  fs.writeFileSync(EVENTS, "");
+  fs.symlinkSync(path.relative(LAB, EVENTS), path.join(LAB, "events.jsonl"));
+}
+
+/** Install the fixture's K3s version with the lab installer (not logged, no start). */
+function installK3s(g: GuestHost, pid: number, port: number): void {
+  run("nsenter", [
+    "-t",
+    String(pid),
+    "-m",
+    "-u",
+    "-n",
+    "--",
+    "/usr/bin/env",
+    "-i",
+    `PATH=${SYSTEM_PATH}`,
+    "HOME=/root",
+    "LAB_EVENTS=off",
+    `INSTALL_K3S_VERSION=${g.k3sVersion}`,
+    "INSTALL_K3S_SKIP_START=true",
+    "sh",
+    "-c",
+    `curl -sfL http://127.0.0.1:${port}/install.sh | sh -s - "$@"`,
+    "sh",
+    g.role,
+    ...g.installArgs,
+  ]);
+}
+
+function tcpOpen(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createConnection({ host: address, port, timeout: 1000 });
+    s.on("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+    s.on("timeout", () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function unitState(g: GuestHost): string | undefined {
+  try {
+    const st = JSON.parse(fs.readFileSync(path.join(SHARED, "state", `${g.name}.json`), "utf8"));
+    return st.units?.[g.role === "server" ? "k3s" : "k3s-agent"]?.state;
+  } catch {
+    return undefined;
+  }
+}
+
+async function bringUp(model: LabModel, record: RunRecord, fixtureFile: string): Promise<void> {
+  const fixture = loadFixture(fixtureFile);
+  createNetwork(model);
+  for (const h of model.hosts) prepareHost(h, model, fixture);
+  for (const h of model.hosts) {
+    const pid = startSupervisor(h);
+    record.hosts.push({ name: h.name, pid, address: h.address, inodes: [] });
+    saveRun(record);
+  }
+  for (const rh of record.hosts) {
+    await waitReady(rh.name, rh.pid);
+    rh.inodes = ["mnt", "uts"]
+      .map((k) => nsInode(`/proc/${rh.pid}/ns/${k}`))
+      .concat(nsInode(`/run/netns/${netnsName(rh.name)}`))
+      .filter((i): i is number => i !== undefined);
+  }
+  saveRun(record);
+  const pidOf = (h: LabHost) => record.hosts.find((r) => r.name === h.name)!.pid;
+  for (const h of model.hosts) {
+    if (h.kind === "guest") installK3s(h, pidOf(h), model.installerPort);
+  }
+  const booted = await Promise.allSettled(
+    model.hosts.map((h) => ask(h.name, { op: "boot" }, 60_000)),
+  );
+  const failed = booted
+    .map((r, i) =>
+      r.status === "rejected"
+        ? String(r.reason)
+        : r.value.ok
+          ? ""
+          : `${model.hosts[i].name}: ${r.value.error}`,
+    )
+    .filter(Boolean);
+  if (failed.length) throw new Error(`boot failed:\n  ${failed.join("\n  ")}`);
+  const guests = model.hosts.filter((h): h is GuestHost => h.kind === "guest");
+  await waitFor(
+    "k3s (and the etcd members) on every guest",
+    () => guests.every((g) => unitState(g) === "active"),
+    180_000,
+    500,
+  );
+  for (const h of model.hosts) {
+    for (const port of h.forwards) {
+      await waitFor(`${h.name} on ${h.address}:${port}`, () => tcpOpen(h.address, port), 20_000);
+    }
+  }
+}
+
+export async function up(fixtureFile: string): Promise<LabModel> {
+  const model = buildModel(loadFixture(fixtureFile));
+  preflight(model);
+  fs.rmSync(LAB, { recursive: true, force: true });
+  fs.mkdirSync(LAB, { recursive: true });
+  const record: RunRecord = {
+    fixture: path.resolve(fixtureFile),
+    name: model.name,
+    startedAt: new Date().toISOString(),
+    netnsPre: netnsPreState(),
+    hosts: [],
+  };
+  saveRun(record);
+  writeShared(model);
+  try {
+    await bringUp(model, record, fixtureFile);
+  } catch (e) {
+    await down({ keepLogs: true, quiet: true });
+    throw e;
+  }
+  logEvent("lab", "up", { fixture: record.fixture, hosts: model.hosts.map((h) => h.name) });
+  return model;
+}

@@ -1,0 +1,169 @@
+import * as assert from "assert";
+import { readFileSync } from "fs";
+import { join } from "path";
+import {
+  eventMark,
+  eventsSince,
+  labDown,
+  labUp,
+  LAB_CLIENT_KEY,
+  LAB_TOKEN,
+  onHost,
+  REPO,
+  Workspace,
+} from "./harness";
+
+const FIXTURE = join(REPO, "lab", "fixtures", "post.yaml");
+const hostKey = (name: string) =>
+  readFileSync(join(REPO, "lab", "keys", `${name}_ed25519.pub`), "utf8")
+    .split(" ")
+    .slice(0, 2)
+    .join(" ");
+const GUESTS = [
+  { name: "k3s-vm-pve", address: "127.0.0.21", host: "pve", hostAddress: "127.0.0.11", vmid: 105 },
+  {
+    name: "k3s-vm-piglet",
+    address: "127.0.0.22",
+    host: "piglet",
+    hostAddress: "127.0.0.12",
+    vmid: 106,
+  },
+  {
+    name: "k3s-vm-fawn",
+    address: "127.0.0.23",
+    host: "fawn",
+    hostAddress: "127.0.0.13",
+    vmid: 108,
+  },
+];
+
+function sh(address: string, name: string, command: string): string {
+  const run = onHost(address, hostKey(name), command);
+  assert.strictEqual(run.status, 0, `${name}: ${command}\n${run.output}`);
+  return run.stdout.trim();
+}
+
+describe("e2e: the post's cluster, converged by the real engine over SSH", function () {
+  this.timeout(30 * 60 * 1000);
+  let ws: Workspace;
+
+  before(() => {
+    labUp(FIXTURE);
+    ws = new Workspace("e2e-converge");
+  });
+
+  after(() => {
+    labDown();
+  });
+
+  it("preview lists every node's roll in order and changes nothing", () => {
+    const mark = eventMark();
+    const run = ws.pulumi("preview", "--diff");
+    assert.strictEqual(run.status, 0, run.output);
+    assert.match(run.output, /roll plan \(one node at a time, servers first\):/);
+    assert.match(
+      run.output,
+      /1\. k3s-vm-pve: qm reboot \(cache none→writeback, iothread 0→1\); K3s v1\.32\.4\+k3s1→v1\.33\.6\+k3s1/,
+    );
+    assert.match(
+      run.output,
+      /2\. k3s-vm-piglet: qm reboot \(cache none→writeback, iothread 0→1\); K3s v1\.32\.4\+k3s1→v1\.33\.6\+k3s1/,
+    );
+    assert.match(
+      run.output,
+      /3\. k3s-vm-fawn: qm reboot \(cache none→writeback, iothread 0→1\); K3s v1\.33\.5\+k3s1→v1\.33\.6\+k3s1/,
+    );
+    for (const guest of GUESTS)
+      assert.match(run.output, new RegExp(`\\+ command:remote:Command ${guest.name}-prepare`));
+    assert.deepStrictEqual(
+      eventsSince(mark).filter((e) => e.mutating),
+      [],
+    );
+  });
+
+  it("up converges versions, disk options, sysctl and txg on every host", () => {
+    const run = ws.pulumi("up", "--yes", "--skip-preview");
+    assert.strictEqual(run.status, 0, run.output);
+    for (const g of GUESTS) {
+      assert.strictEqual(
+        sh(g.address, g.name, "k3s --version | head -n 1 | cut -d' ' -f3"),
+        "v1.33.6+k3s1",
+        g.name,
+      );
+      assert.strictEqual(
+        sh(
+          g.address,
+          g.name,
+          "sysctl -n vm.swappiness vm.dirty_ratio vm.dirty_background_ratio | tr '\\n' ' '",
+        ),
+        "10 5 3",
+        g.name,
+      );
+      const current = sh(g.hostAddress, g.host, `qm config ${g.vmid} --current | grep '^scsi0:'`);
+      assert.match(current, /cache=writeback/, g.name);
+      assert.match(current, /iothread=1/, g.name);
+      assert.strictEqual(
+        sh(g.hostAddress, g.host, `qm pending ${g.vmid} | grep -c '^new ' || true`),
+        "0",
+        g.name,
+      );
+      assert.strictEqual(
+        sh(g.hostAddress, g.host, "cat /sys/module/zfs/parameters/zfs_txg_timeout"),
+        "3",
+        g.host,
+      );
+    }
+  });
+
+  it("a second up changes nothing and makes no mutating call", () => {
+    const mark = eventMark();
+    const run = ws.pulumi("up", "--yes", "--skip-preview");
+    assert.strictEqual(run.status, 0, run.output);
+    assert.doesNotMatch(run.output, /[+~-] +command:remote:Command/);
+    assert.deepStrictEqual(
+      eventsSince(mark).filter((e) => e.mutating),
+      [],
+    );
+  });
+
+  it("never stores the private key or the token in plain text", () => {
+    const key = readFileSync(LAB_CLIENT_KEY, "utf8");
+    const keyBody = key.split("\n")[1];
+    const state = ws.backendText();
+    assert.ok(state.length > 1000, "the backend holds the stack's state");
+    assert.ok(!state.includes(keyBody), "the private key is in the state");
+    assert.ok(!state.includes(LAB_TOKEN), "the token is in the state");
+    const outputs = JSON.stringify(ws.outputs());
+    assert.ok(!outputs.includes(keyBody) && !outputs.includes(LAB_TOKEN));
+  });
+
+  it("destroy removes only the program's files and leaves K3s and the VMs", () => {
+    const mark = eventMark();
+    const run = ws.pulumi("destroy", "--yes", "--skip-preview");
+    assert.strictEqual(run.status, 0, run.output);
+    assert.match(
+      run.output,
+      /destroy leaves \/etc\/rancher\/k3s\/config\.yaml and K3s v1\.33\.6\+k3s1 installed/,
+    );
+    for (const g of GUESTS) {
+      assert.strictEqual(
+        sh(g.address, g.name, "test -e /etc/sysctl.d/99-etcd.conf && echo present || echo gone"),
+        "gone",
+      );
+      assert.strictEqual(
+        sh(g.address, g.name, "k3s --version | head -n 1 | cut -d' ' -f3"),
+        "v1.33.6+k3s1",
+      );
+      assert.strictEqual(
+        sh(g.hostAddress, g.host, "ls /etc/modprobe.d/zz-k3s-homelab-zfs.conf 2>/dev/null | wc -l"),
+        "0",
+      );
+    }
+    assert.deepStrictEqual(
+      eventsSince(mark)
+        .filter((e) => e.mutating)
+        .map((e) => `${e.tool} ${e.action}`),
+      [],
+    );
+  });
+});
