@@ -5,8 +5,13 @@ import { shellQuote } from "../components/render/shell";
  * plain http, so the probe uses the certificates when they exist. */
 const ETCD_TLS = "/var/lib/rancher/k3s/server/tls/etcd";
 
-/** Each section of a probe's output starts with `@@ NAME`. */
+/** Each section of a probe's output starts with a `@@ NAME` line. */
 export const SECTION = "@@";
+
+/** A section marker on a line of its own, even after output without a final newline. */
+function mark(name: string): string {
+  return `printf '\\n${SECTION} %s\\n' '${name}'`;
+}
 
 /**
  * Read-only: what a guest is running. Never changes anything, so preview and the doctor can run
@@ -15,26 +20,25 @@ export const SECTION = "@@";
 export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean): string {
   const lines = [
     "export LC_ALL=C",
-    `echo '${SECTION} k3s-version'; k3s --version 2>/dev/null | head -n 1 || true`,
-    `echo '${SECTION} service'`,
+    `${mark("k3s-version")}; k3s --version 2>/dev/null | head -n 1 || true`,
+    mark("service"),
     'for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done',
-    `echo '${SECTION} config'; cat ${K3S_CONFIG_FILE} 2>/dev/null || true`,
-    `echo '${SECTION} sysctl'`,
+    `${mark("config")}; cat ${K3S_CONFIG_FILE} 2>/dev/null || true`,
+    mark("sysctl"),
     ...sysctlKeys.map(
       (k) =>
         `printf '%s\\t%s\\n' ${shellQuote(k)} "$(sysctl -n ${shellQuote(k)} 2>/dev/null | tr -s ' \\t' '  ')"`,
     ),
-    `echo '${SECTION} sysctl-file'; cat ${SYSCTL_FILE} 2>/dev/null || true`,
+    `${mark("sysctl-file")}; cat ${SYSCTL_FILE} 2>/dev/null || true`,
   ];
   if (isServer) {
     lines.push(
-      `echo '${SECTION} nodes'`,
+      mark("nodes"),
       `k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}' 2>/dev/null || echo '!unavailable'`,
-      `echo '${SECTION} etcd-health'; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'`,
+      `${mark("etcd-health")}; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'`,
       `if [ -f ${ETCD_TLS}/client.crt ]; then ETCD="curl -s --max-time 5 --cacert ${ETCD_TLS}/server-ca.crt --cert ${ETCD_TLS}/client.crt --key ${ETCD_TLS}/client.key https://127.0.0.1:2379"; else ETCD="curl -s --max-time 5 http://127.0.0.1:2379"; fi`,
-      `echo '${SECTION} etcd-members'; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
-      `echo; echo '${SECTION} etcd-status'; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
-      "echo",
+      `${mark("etcd-members")}; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
+      `${mark("etcd-status")}; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
     );
   }
   return lines.join("\n") + "\n";
@@ -45,14 +49,14 @@ export function renderHostProbe(vmids: readonly number[]): string {
   const lines = ["export LC_ALL=C"];
   for (const vmid of vmids) {
     lines.push(
-      `echo '${SECTION} vm ${vmid} current'; qm config ${vmid} --current 2>&1 || true`,
-      `echo '${SECTION} vm ${vmid} pending'; qm config ${vmid} 2>&1 || true`,
-      `echo '${SECTION} vm ${vmid} status'; qm status ${vmid} 2>&1 || true`,
+      `${mark(`vm ${vmid} current`)}; qm config ${vmid} --current 2>&1 || true`,
+      `${mark(`vm ${vmid} pending`)}; qm config ${vmid} 2>&1 || true`,
+      `${mark(`vm ${vmid} status`)}; qm status ${vmid} 2>&1 || true`,
     );
   }
   lines.push(
-    `echo '${SECTION} txg'; cat /sys/module/zfs/parameters/zfs_txg_timeout 2>/dev/null || echo '!absent'`,
-    `echo '${SECTION} txg-boot'; cat ${MODPROBE_FILE} 2>/dev/null || true`,
+    `${mark("txg")}; cat /sys/module/zfs/parameters/zfs_txg_timeout 2>/dev/null || echo '!absent'`,
+    `${mark("txg-boot")}; cat ${MODPROBE_FILE} 2>/dev/null || true`,
   );
   return lines.join("\n") + "\n";
 }

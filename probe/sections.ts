@@ -1,13 +1,13 @@
 import { SECTION } from "./scripts";
 
-/** Splits probe output into sections by their `@@ NAME` lines; text is kept without the final
- * newline. */
+/** Splits probe output into sections by their `@@ NAME` lines; each text is kept without its
+ * leading and trailing blank lines. */
 export function splitSections(stdout: string): Map<string, string> {
   const sections = new Map<string, string>();
   let name: string | undefined;
   let body: string[] = [];
   const flush = () => {
-    if (name !== undefined) sections.set(name, body.join("\n").replace(/\n+$/, ""));
+    if (name !== undefined) sections.set(name, body.join("\n").replace(/^\n+|\n+$/g, ""));
   };
   for (const line of stdout.split("\n")) {
     if (line.startsWith(`${SECTION} `)) {

@@ -95,7 +95,7 @@ export function renderRestartScript(target: RollTarget): string {
     "fi",
     `since=$(systemctl show -p ActiveEnterTimestamp --value ${u})`,
     'started=$(date -d "$since" +%s) || fail "cannot read when ' + u + ' started ($since)"',
-    `newest=$(stat -c %Y "$(command -v k3s)" ${K3S_CONFIG_FILE} ${K3S_TOKEN_FILE} $(ls ${K3S_AGENT_TOKEN_FILE} 2>/dev/null) | sort -n | tail -n 1)`,
+    `newest=$(for f in "$(command -v k3s)" ${K3S_CONFIG_FILE} ${K3S_TOKEN_FILE} ${K3S_AGENT_TOKEN_FILE}; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)`,
     'if [ "$newest" -ge "$started" ]; then',
     `  say "restarting ${u}: its binary or config changed after it started ($since)"`,
     `  systemctl restart ${u} || fail "systemctl restart ${u} failed"`,
@@ -123,8 +123,9 @@ export function renderGateScript(target: RollTarget, timeoutSeconds: number): st
     ...(checkEtcd
       ? [
           '  if curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q \'"health":"true"\'; then etcd=healthy; else etcd=unhealthy; fi',
+          "  if curl -fsS --max-time 3 http://127.0.0.1:2381/metrics 2>/dev/null | grep -q '^etcd_server_has_leader 1'; then leader=yes; else leader=no; fi",
         ]
-      : ["  etcd=n/a"]),
+      : ["  etcd=n/a; leader=n/a"]),
     '  last="version=$version ready=$ready etcd=$etcd leader=$leader"',
     `  if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then`,
     '    say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"',

@@ -51,7 +51,7 @@ export function renderSysctlApplyScript(
     "override() {",
     "  pattern=$(printf '%s' \"$1\" | sed 's/[.\\/]/[.\\/]/g')",
     "  for f in $LATER; do",
-    '    if grep -Eq "^[[:space:]]*-?[[:space:]]*$pattern[[:space:]]*=" "$f"; then',
+    '    if grep -Eq "^[[:space:]]*-?[[:space:]]*${pattern}[[:space:]]*=" "$f"; then',
     '      echo "override $1 $f"; warn "$1 is set again in $f, which is applied after 99-etcd.conf at boot"',
     "    fi",
     "  done",

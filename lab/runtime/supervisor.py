@@ -246,7 +246,8 @@ class Supervisor:
                         f"Job for {name}.service failed because the control process exited "
                         f"with error code.\nSee \"systemctl status {name}.service\" and "
                         f"\"journalctl -xeu {name}.service\" for details."}
-        return {"ok": True, "state": unit.refresh(), "mainPid": unit.main_pid(), **unit.info}
+        return {"ok": True, "state": unit.refresh(), "mainPid": unit.main_pid(),
+                "activeEnter": unit.active_enter if unit.refresh() == "active" else None, **unit.info}
 
     def halt(self):
         self.shutdown(hard=True)

@@ -66,6 +66,7 @@ class Unit:
         self.state = "inactive"  # inactive | activating | active | deactivating | failed
         self.ready = threading.Event()
         self.info = {}
+        self.active_enter = None  # when the unit last became active (systemd's ActiveEnterTimestamp)
         self.lock = threading.RLock()
 
     def main_pid(self):
@@ -113,6 +114,7 @@ class Unit:
             self.info = info
             if self.state == "activating":
                 self.state = "active"
+                self.active_enter = time.time()
             self.ready.set()
 
     def stop(self, timeout=90, hard=False):

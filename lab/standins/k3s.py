@@ -285,11 +285,11 @@ def node_json(rec, grace):
 
 def jsonpath(obj, template):
     """The subset kubectl scripts use: text with {.a.b}, {.items[*].x}, {.a[0]},
-    {.a[?(@.k=="v")].x} expressions."""
+    {.a[?(@.k=="v")].x} expressions, {range EXPR}...{end} and {"literal"} (with \\n)."""
     import re
 
-    def evaluate(expr):
-        nodes = [obj]
+    def evaluate(ctx, expr):
+        nodes = [ctx]
         for part in re.findall(r"\[[^\]]*\]|[^.\[]+", expr.strip().lstrip(".")):
             nxt = []
             for n in nodes:
@@ -305,9 +305,39 @@ def jsonpath(obj, template):
                 elif isinstance(n, dict) and part in n:
                     nxt.append(n[part])
             nodes = nxt
+        return nodes
+
+    def text(nodes):
         return " ".join(x if isinstance(x, str) else json.dumps(x) for x in nodes)
 
-    return re.sub(r"\{([^}]*)\}", lambda m: evaluate(m.group(1)), template)
+    tokens = re.split(r"(\{[^}]*\})", template)
+
+    def render(i, ctx):
+        """Renders tokens from i until {end} or the end; returns (text, index after)."""
+        out = []
+        while i < len(tokens):
+            tok = tokens[i]
+            if not (tok.startswith("{") and tok.endswith("}")):
+                out.append(tok)
+                i += 1
+                continue
+            inner = tok[1:-1].strip()
+            if inner == "end":
+                return "".join(out), i + 1
+            if inner.startswith("range "):
+                items = evaluate(ctx, inner[len("range "):])
+                after = render(i + 1, {})[1]
+                out.extend(render(i + 1, item)[0] for item in items)
+                i = after
+                continue
+            if inner.startswith('"') and inner.endswith('"'):
+                out.append(json.loads(inner))
+            else:
+                out.append(text(evaluate(ctx, inner)))
+            i += 1
+        return "".join(out), i
+
+    return render(0, obj)[0]
 
 
 def kubectl(args):

@@ -56,9 +56,9 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     labDown();
   });
 
-  it("preview lists every node's roll in order and changes nothing", () => {
+  it("preview lists every node's roll in order and changes nothing", async () => {
     const mark = eventMark();
-    const run = ws.pulumi("preview", "--diff");
+    const run = await ws.preview();
     assert.strictEqual(run.status, 0, run.output);
     assert.match(run.output, /roll plan \(one node at a time, servers first\):/);
     assert.match(
@@ -81,8 +81,8 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     );
   });
 
-  it("up converges versions, disk options, sysctl and txg on every host", () => {
-    const run = ws.pulumi("up", "--yes", "--skip-preview");
+  it("up converges versions, disk options, sysctl and txg on every host", async () => {
+    const run = await ws.up();
     assert.strictEqual(run.status, 0, run.output);
     for (const g of GUESTS) {
       assert.strictEqual(
@@ -115,9 +115,9 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     }
   });
 
-  it("a second up changes nothing and makes no mutating call", () => {
+  it("a second up changes nothing and makes no mutating call", async () => {
     const mark = eventMark();
-    const run = ws.pulumi("up", "--yes", "--skip-preview");
+    const run = await ws.up();
     assert.strictEqual(run.status, 0, run.output);
     assert.doesNotMatch(run.output, /[+~-] +command:remote:Command/);
     assert.deepStrictEqual(
@@ -126,20 +126,20 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     );
   });
 
-  it("never stores the private key or the token in plain text", () => {
+  it("never stores the private key or the token in plain text", async () => {
     const key = readFileSync(LAB_CLIENT_KEY, "utf8");
     const keyBody = key.split("\n")[1];
     const state = ws.backendText();
     assert.ok(state.length > 1000, "the backend holds the stack's state");
     assert.ok(!state.includes(keyBody), "the private key is in the state");
     assert.ok(!state.includes(LAB_TOKEN), "the token is in the state");
-    const outputs = JSON.stringify(ws.outputs());
+    const outputs = JSON.stringify(await ws.outputs());
     assert.ok(!outputs.includes(keyBody) && !outputs.includes(LAB_TOKEN));
   });
 
-  it("destroy removes only the program's files and leaves K3s and the VMs", () => {
+  it("destroy removes only the program's files and leaves K3s and the VMs", async () => {
     const mark = eventMark();
-    const run = ws.pulumi("destroy", "--yes", "--skip-preview");
+    const run = await ws.destroy();
     assert.strictEqual(run.status, 0, run.output);
     assert.match(
       run.output,

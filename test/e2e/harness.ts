@@ -7,29 +7,17 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from "fs";
 import { join, resolve } from "path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { LabEvent, readEvents } from "../../lab/events";
+import { homelabProgram } from "../../program";
 
 export const REPO = resolve(__dirname, "..", "..");
 export const LAB_TOKEN = "lab-post-token-not-secret";
 export const LAB_CLIENT_KEY = join(REPO, "lab", "keys", "client");
 const PASSPHRASE = "k3s-homelab-lab";
-
-/** Everything the program needs, linked into a scratch project so stack files and state written
- * by the tests never touch the repo's own files. */
-const PROJECT_ENTRIES = [
-  "index.ts",
-  "config",
-  "components",
-  "plan",
-  "probe",
-  "node_modules",
-  "package.json",
-  "tsconfig.json",
-];
 
 export interface Run {
   readonly status: number;
@@ -63,66 +51,92 @@ export function engineBin(): string {
   return engineBinDir;
 }
 
-/** A scratch Pulumi project under .state/, with a file backend and the lab stack. */
+/**
+ * A scratch Pulumi project under .state/ with a file backend and the lab stack. The program runs
+ * as an Automation API inline program in this process (the real CLI drives it), so no
+ * `pulumi-language-nodejs` is needed; stack files and state never touch the repo's own files.
+ */
 export class Workspace {
   readonly dir: string;
   readonly backend: string;
-  readonly env: NodeJS.ProcessEnv;
+  readonly env: Record<string, string>;
+  private stackPromise?: Promise<Stack>;
 
-  constructor(name: string, stack = "lab") {
+  constructor(
+    readonly name: string,
+    readonly stackName = "lab",
+    stackFile = join(REPO, "Pulumi.lab.yaml"),
+  ) {
     this.dir = join(REPO, ".state", name, "project");
     this.backend = join(REPO, ".state", name, "backend");
     rmSync(join(REPO, ".state", name), { recursive: true, force: true });
     mkdirSync(this.dir, { recursive: true });
     mkdirSync(this.backend, { recursive: true });
-    for (const entry of PROJECT_ENTRIES) symlinkSync(join(REPO, entry), join(this.dir, entry));
     copyFileSync(join(REPO, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
-    copyFileSync(join(REPO, "Pulumi.lab.yaml"), join(this.dir, `Pulumi.${stack}.yaml`));
+    copyFileSync(stackFile, join(this.dir, `Pulumi.${stackName}.yaml`));
     const bin = engineBin();
-    const cache = resolve(bin, "..");
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PATH: `${bin}:${join(REPO, "node_modules", "@pulumi", "pulumi")}:${process.env.PATH}`,
-      PULUMI_HOME: join(cache, "pulumi-home"),
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && k !== "SSH_AUTH_SOCK") env[k] = v;
+    Object.assign(env, {
+      PATH: `${bin}:${process.env.PATH}`,
+      PULUMI_HOME: join(resolve(bin, ".."), "pulumi-home"),
       PULUMI_BACKEND_URL: `file://${this.backend}`,
       PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
       NO_COLOR: "1",
-    };
-    // No agent may stand in for the pinned key.
-    delete env.SSH_AUTH_SOCK;
+    });
+    // No agent may stand in for the pinned key: the provider would use SSH_AUTH_SOCK if set.
+    delete process.env.SSH_AUTH_SOCK;
     this.env = env;
-    this.mustPulumi("stack", "init", stack, "--secrets-provider", "passphrase");
-    this.mustPulumi(
-      "config",
-      "set",
-      "--secret",
-      "sshPrivateKey",
-      "--",
-      readFileSync(LAB_CLIENT_KEY, "utf8"),
-    );
-    this.mustPulumi("config", "set", "--secret", "token", LAB_TOKEN);
   }
 
-  pulumi(...args: string[]): Run {
-    return toRun(
-      spawnSync("pulumi", [...args, "--non-interactive"], {
-        cwd: this.dir,
-        env: this.env,
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: 20 * 60 * 1000,
-      }),
-    );
+  /** The stack, created on first use with the lab's (test-only) secrets. */
+  stack(): Promise<Stack> {
+    this.stackPromise ??= (async () => {
+      const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName: this.stackName, projectName: "k3s-homelab", program: homelabProgram },
+        { workDir: this.dir, envVars: this.env, secretsProvider: "passphrase" },
+      );
+      await stack.setConfig("k3s-homelab:sshPrivateKey", {
+        value: readFileSync(LAB_CLIENT_KEY, "utf8"),
+        secret: true,
+      });
+      await stack.setConfig("k3s-homelab:token", { value: LAB_TOKEN, secret: true });
+      return stack;
+    })();
+    return this.stackPromise;
   }
 
-  mustPulumi(...args: string[]): Run {
-    const run = this.pulumi(...args);
-    if (run.status !== 0)
-      throw new Error(`pulumi ${args[0]} ${args[1] ?? ""} failed (${run.status}):\n${run.output}`);
-    return run;
+  private async run(
+    op: (stack: Stack, onOutput: (out: string) => void) => Promise<unknown>,
+  ): Promise<Run> {
+    const stack = await this.stack();
+    let output = "";
+    try {
+      await op(stack, (out) => (output += out));
+      return { status: 0, stdout: output, stderr: "", output };
+    } catch (error) {
+      return {
+        status: 1,
+        stdout: output,
+        stderr: String(error),
+        output: `${output}\n${String(error)}`,
+      };
+    }
+  }
+
+  preview(diff = true): Promise<Run> {
+    return this.run((s, onOutput) => s.preview({ diff, onOutput }));
+  }
+
+  up(): Promise<Run> {
+    return this.run((s, onOutput) => s.up({ onOutput }));
+  }
+
+  destroy(): Promise<Run> {
+    return this.run((s, onOutput) => s.destroy({ onOutput }));
   }
 
   /** Every file the backend wrote (state, history, backups) as one text, for leak checks. */
@@ -139,10 +153,9 @@ export class Workspace {
     return texts.join("\n");
   }
 
-  outputs(): Record<string, unknown> {
-    return JSON.parse(
-      this.mustPulumi("stack", "output", "--json", "--show-secrets").stdout,
-    ) as Record<string, unknown>;
+  async outputs(): Promise<Record<string, unknown>> {
+    const outputs = await (await this.stack()).outputs();
+    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
   }
 }
 

@@ -13,6 +13,7 @@ while :; do
   seen=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}' 2>&1) || seen="API not answering: $(echo "$seen" | tail -n 1)"
   version=${seen%% *}; ready=${seen#* }
   if curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q '"health":"true"'; then etcd=healthy; else etcd=unhealthy; fi
+  if curl -fsS --max-time 3 http://127.0.0.1:2381/metrics 2>/dev/null | grep -q '^etcd_server_has_leader 1'; then leader=yes; else leader=no; fi
   last="version=$version ready=$ready etcd=$etcd leader=$leader"
   if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then
     say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"

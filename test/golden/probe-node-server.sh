@@ -1,16 +1,15 @@
 export LC_ALL=C
-echo '@@ k3s-version'; k3s --version 2>/dev/null | head -n 1 || true
-echo '@@ service'
+printf '\n@@ %s\n' 'k3s-version'; k3s --version 2>/dev/null | head -n 1 || true
+printf '\n@@ %s\n' 'service'
 for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done
-echo '@@ config'; cat /etc/rancher/k3s/config.yaml 2>/dev/null || true
-echo '@@ sysctl'
+printf '\n@@ %s\n' 'config'; cat /etc/rancher/k3s/config.yaml 2>/dev/null || true
+printf '\n@@ %s\n' 'sysctl'
 printf '%s\t%s\n' 'vm.swappiness' "$(sysctl -n 'vm.swappiness' 2>/dev/null | tr -s ' \t' '  ')"
 printf '%s\t%s\n' 'vm.dirty_ratio' "$(sysctl -n 'vm.dirty_ratio' 2>/dev/null | tr -s ' \t' '  ')"
-echo '@@ sysctl-file'; cat /etc/sysctl.d/99-etcd.conf 2>/dev/null || true
-echo '@@ nodes'
+printf '\n@@ %s\n' 'sysctl-file'; cat /etc/sysctl.d/99-etcd.conf 2>/dev/null || true
+printf '\n@@ %s\n' 'nodes'
 k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null || echo '!unavailable'
-echo '@@ etcd-health'; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'
+printf '\n@@ %s\n' 'etcd-health'; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'
 if [ -f /var/lib/rancher/k3s/server/tls/etcd/client.crt ]; then ETCD="curl -s --max-time 5 --cacert /var/lib/rancher/k3s/server/tls/etcd/server-ca.crt --cert /var/lib/rancher/k3s/server/tls/etcd/client.crt --key /var/lib/rancher/k3s/server/tls/etcd/client.key https://127.0.0.1:2379"; else ETCD="curl -s --max-time 5 http://127.0.0.1:2379"; fi
-echo '@@ etcd-members'; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'
-echo; echo '@@ etcd-status'; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'
-echo
+printf '\n@@ %s\n' 'etcd-members'; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'
+printf '\n@@ %s\n' 'etcd-status'; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'

@@ -11,7 +11,7 @@ if ! systemctl is-active -q k3s; then
 fi
 since=$(systemctl show -p ActiveEnterTimestamp --value k3s)
 started=$(date -d "$since" +%s) || fail "cannot read when k3s started ($since)"
-newest=$(stat -c %Y "$(command -v k3s)" /etc/rancher/k3s/config.yaml /etc/rancher/k3s/token $(ls /etc/rancher/k3s/agent-token 2>/dev/null) | sort -n | tail -n 1)
+newest=$(for f in "$(command -v k3s)" /etc/rancher/k3s/config.yaml /etc/rancher/k3s/token /etc/rancher/k3s/agent-token; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)
 if [ "$newest" -ge "$started" ]; then
   say "restarting k3s: its binary or config changed after it started ($since)"
   systemctl restart k3s || fail "systemctl restart k3s failed"

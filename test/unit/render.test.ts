@@ -1,4 +1,7 @@
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import { readdirSync } from "fs";
+import { join } from "path";
 import {
   removeFileIfOwned,
   renderClusterCheckScript,
@@ -176,4 +179,26 @@ describe("render: remote scripts (golden files)", () => {
     assertGolden("token-server.sh", renderTokenScript("k3s-vm-fawn", "server"));
     assertGolden("token-agent.sh", renderTokenScript("k3s-agent-1", "agent"));
   });
+});
+
+describe("render: every golden script passes shellcheck", () => {
+  const golden = join(__dirname, "..", "golden");
+  const available = spawnSync("shellcheck", ["--version"]).status === 0;
+
+  it("has shellcheck (CI installs it)", function () {
+    if (!available && process.env.CI !== "true") this.skip();
+    assert.ok(available, "shellcheck is not installed");
+  });
+
+  for (const file of readdirSync(golden).filter((f) => f.endsWith(".sh"))) {
+    it(file, function () {
+      if (!available) this.skip();
+      const result = spawnSync(
+        "shellcheck",
+        ["-s", "sh", "-S", "warning", "-f", "gcc", join(golden, file)],
+        { encoding: "utf8" },
+      );
+      assert.strictEqual(result.status, 0, result.stdout);
+    });
+  }
 });
