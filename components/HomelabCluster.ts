@@ -3,7 +3,7 @@ import { ClusterSecrets, ClusterSpec } from "../config";
 import { GuestSysctl } from "./GuestSysctl";
 import { K3sNode } from "./K3sNode";
 import { ProxmoxHost } from "./ProxmoxHost";
-import { parseDiskReport, parseSysctlOverrides } from "./reports";
+import { parseDiskReport, parseSysctlOverrides, RollRecord } from "./reports";
 import { rollPlan } from "./rollPlan";
 
 export interface HomelabClusterArgs {
@@ -21,7 +21,7 @@ export interface NodeReport {
   readonly sysctlOverriddenBy: pulumi.Output<string[]>;
   readonly disk: pulumi.Output<{ current: string; pending: string }>;
   readonly hostTxg: pulumi.Output<string>;
-  readonly gate: pulumi.Output<string>;
+  readonly roll: pulumi.Output<RollRecord>;
 }
 
 /**
@@ -79,7 +79,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
         sysctlOverriddenBy: this.sysctl[node.name].report.apply(parseSysctlOverrides),
         disk: this.nodes[node.name].diskReport.apply(parseDiskReport),
         hostTxg: this.hosts[node.host].report.apply((r) => r.trim().split("\n").pop() ?? ""),
-        gate: this.nodes[node.name].gateReport.apply((r) => r.trim().split("\n").pop() ?? ""),
+        roll: this.nodes[node.name].record,
       };
     }
     this.registerOutputs({ report: this.report });

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, NodeSpec } from "../config";
 import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection } from "./connection";
+import { parseRollRecord, RollRecord } from "./reports";
 import {
   K3S_CONFIG_FILE,
   prelude,
@@ -78,8 +79,8 @@ export class K3sNode extends pulumi.ComponentResource {
   public readonly gate: command.remote.Command;
   /** What the disk step reported, ending with `current:` and `pending:` lines. */
   public readonly diskReport: pulumi.Output<string>;
-  /** What the gate reported. */
-  public readonly gateReport: pulumi.Output<string>;
+  /** What the roll did the last time its steps ran: actions, snapshot, gate duration. */
+  public readonly record: pulumi.Output<RollRecord>;
 
   constructor(name: string, args: K3sNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:k3s:K3sNode", name, {}, opts);
@@ -183,11 +184,9 @@ export class K3sNode extends pulumi.ComponentResource {
       { parent: this, dependsOn: [restart] },
     );
     this.diskReport = disk.stdout;
-    this.gateReport = this.gate.stdout;
-    this.registerOutputs({
-      gate: this.gate,
-      diskReport: this.diskReport,
-      gateReport: this.gateReport,
-    });
+    this.record = pulumi
+      .all([prepare.stdout, disk.stdout, restart.stdout, this.gate.stdout])
+      .apply(parseRollRecord);
+    this.registerOutputs({ gate: this.gate, diskReport: this.diskReport, record: this.record });
   }
 }

@@ -20,3 +20,33 @@ export function parseSysctlOverrides(stdout: string): string[] {
     .filter((l) => l.startsWith("override "))
     .map((l) => l.slice("override ".length));
 }
+
+/** What a node's roll did the last time its steps ran (stack output). */
+export interface RollRecord {
+  readonly done: string[];
+  readonly snapshot?: string;
+  readonly gateSeconds?: number;
+  /** When the gate passed (UTC). */
+  readonly at?: string;
+}
+
+/** Reads the `record KEY VALUE` lines the roll steps print, in step order. */
+export function parseRollRecord(stdouts: readonly string[]): RollRecord {
+  const done: string[] = [];
+  let snapshot: string | undefined;
+  let gateSeconds: number | undefined;
+  let at: string | undefined;
+  for (const line of stdouts.join("\n").split("\n")) {
+    const match = /^record (\S+) ?(.*)$/.exec(line);
+    if (!match) continue;
+    const [, key, value] = match;
+    if (key === "snapshot") snapshot = value;
+    else if (key === "gate_seconds") gateSeconds = Number(value);
+    else if (key === "at") at = value;
+    else if (key === "config") done.push("config.yaml rewritten");
+    else if (key === "installed") done.push(`K3s ${value} installed`);
+    else if (key === "rebooted") done.push(`qm reboot (${value.trim()})`);
+    else if (key === "restarted") done.push(`${value} restarted`);
+  }
+  return { done, snapshot, gateSeconds, at };
+}

@@ -50,7 +50,7 @@ export function renderPrepareScript(
     "fi",
     writeFileIfChanged(K3S_CONFIG_FILE, configYaml, "0600"),
     "CONFIG_CHANGED=$CHANGED",
-    `[ "$CONFIG_CHANGED" = 1 ] && say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)" || true`,
+    `if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)"; echo "record config changed"; fi`,
     ...(controllerChange
       ? [
           "# virtio-scsi-single needs the virtio_scsi driver at boot, or the guest will not find its disk.",
@@ -67,7 +67,7 @@ export function renderPrepareScript(
           '  why=$([ "$have" != "$WANT" ] && echo "upgrade-$(echo "$have-to-$WANT" | tr "+." "--")" || echo config-change)',
           '  say "saving an etcd snapshot before the $why"',
           '  k3s etcd-snapshot save --name "k3s-homelab-pre-$why" >/dev/null 2>&1 || fail "k3s etcd-snapshot save failed; nothing was changed on this node"',
-          '  say "snapshot: k3s-homelab-pre-$why"',
+          '  say "snapshot: k3s-homelab-pre-$why"; echo "record snapshot k3s-homelab-pre-$why"',
           "fi",
         ]
       : []),
@@ -76,6 +76,7 @@ export function renderPrepareScript(
     `  curl -sfL ${shellQuote(installerUrl)} | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - ${target.role} >/dev/null || fail "the K3s installer failed for $WANT"`,
     "  now=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }')",
     '  [ "$now" = "$WANT" ] || fail "after installing, k3s --version says ${now:-nothing}, not $WANT"',
+    '  echo "record installed ${have:-none}->$WANT"',
     "fi",
     'say "prepared: K3s $WANT on disk"',
     "",
@@ -99,6 +100,7 @@ export function renderRestartScript(target: RollTarget): string {
     'if [ "$newest" -ge "$started" ]; then',
     `  say "restarting ${u}: its binary or config changed after it started ($since)"`,
     `  systemctl restart ${u} || fail "systemctl restart ${u} failed"`,
+    `  echo "record restarted ${u}"`,
     "else",
     `  say "${u} already runs the current binary and config"`,
     "fi",
@@ -129,6 +131,7 @@ export function renderGateScript(target: RollTarget, timeoutSeconds: number): st
     '  last="version=$version ready=$ready etcd=$etcd leader=$leader"',
     `  if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then`,
     '    say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"',
+    '    echo "record gate_seconds $(( $(date +%s) - begin ))"; echo "record at $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
     "    exit 0",
     "  fi",
     "  elapsed=$(( $(date +%s) - begin ))",

@@ -182,7 +182,19 @@ def run_service(role, flags):
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     logline("info", f"Starting k3s {role} {VERSION} ({COMMIT})")
+    # Tests make a node fail to come back by planting this file (lab/README.md, "Faults").
+    fault = os.path.join(lablib.SHARED, "faults", NODE_NAME, "k3s-start")
+    if os.path.exists(fault):
+        logline("fatal", f"lab fault: {open(fault).read().strip() or 'k3s does not start'}")
+        sys.exit(1)
     token = str(cfg.get("token", "") or os.environ.get("K3S_TOKEN", ""))
+    if not token and cfg.get("token-file"):
+        try:
+            with open(str(cfg["token-file"])) as f:
+                token = f.read().strip()
+        except OSError as e:
+            logline("fatal", f"reading token-file: {e}")
+            sys.exit(1)
     if token and token.split(":")[-1] != fx["k3s"]["token"]:
         logline("fatal", "starting kubernetes: preparing server: bootstrap data already found "
                 "and encrypted with different token")

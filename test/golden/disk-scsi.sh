@@ -56,7 +56,7 @@ if [ -n "$OWED" ]; then
     qm reboot "$VMID" --timeout 600 || fail "qm reboot $VMID did not complete in 600s; NOT force-stopping it. Check the guest's shutdown, then re-run"
     [ "$(qm status "$VMID" | awk '{ print $2 }')" = running ] || fail "VM $VMID is not running after qm reboot"
     left=$(owed); [ -z "$left" ] || fail "after qm reboot the VM still runs with:$left"
-    say "VM restarted with the new disk options"
+    say "VM restarted with the new disk options"; echo "record rebooted$OWED"
   else
     say "VM is $state: the options apply when it next starts"
   fi

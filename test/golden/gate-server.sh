@@ -17,6 +17,7 @@ while :; do
   last="version=$version ready=$ready etcd=$etcd leader=$leader"
   if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then
     say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"
+    echo "record gate_seconds $(( $(date +%s) - begin ))"; echo "record at $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     exit 0
   fi
   elapsed=$(( $(date +%s) - begin ))

@@ -26,11 +26,12 @@ else
   chmod 0600 "$tmp"; mv -f "$tmp" '/etc/rancher/k3s/config.yaml'; CHANGED=1
 fi
 CONFIG_CHANGED=$CHANGED
-[ "$CONFIG_CHANGED" = 1 ] && say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)" || true
+if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)"; echo "record config changed"; fi
 if [ "$have" != "$WANT" ]; then
   say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"
   curl -sfL 'https://get.k3s.io' | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - agent >/dev/null || fail "the K3s installer failed for $WANT"
   now=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }')
   [ "$now" = "$WANT" ] || fail "after installing, k3s --version says ${now:-nothing}, not $WANT"
+  echo "record installed ${have:-none}->$WANT"
 fi
 say "prepared: K3s $WANT on disk"

@@ -26,7 +26,7 @@ else
   chmod 0600 "$tmp"; mv -f "$tmp" '/etc/rancher/k3s/config.yaml'; CHANGED=1
 fi
 CONFIG_CHANGED=$CHANGED
-[ "$CONFIG_CHANGED" = 1 ] && say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)" || true
+if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)"; echo "record config changed"; fi
 # virtio-scsi-single needs the virtio_scsi driver at boot, or the guest will not find its disk.
 kver=$(uname -r)
 if ! grep -q "/virtio_scsi.ko" "/lib/modules/$kver/modules.builtin" 2>/dev/null &&
@@ -37,12 +37,13 @@ if systemctl is-active -q k3s && { [ "$have" != "$WANT" ] || [ "$CONFIG_CHANGED"
   why=$([ "$have" != "$WANT" ] && echo "upgrade-$(echo "$have-to-$WANT" | tr "+." "--")" || echo config-change)
   say "saving an etcd snapshot before the $why"
   k3s etcd-snapshot save --name "k3s-homelab-pre-$why" >/dev/null 2>&1 || fail "k3s etcd-snapshot save failed; nothing was changed on this node"
-  say "snapshot: k3s-homelab-pre-$why"
+  say "snapshot: k3s-homelab-pre-$why"; echo "record snapshot k3s-homelab-pre-$why"
 fi
 if [ "$have" != "$WANT" ]; then
   say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"
   curl -sfL 'https://get.k3s.io' | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - server >/dev/null || fail "the K3s installer failed for $WANT"
   now=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }')
   [ "$now" = "$WANT" ] || fail "after installing, k3s --version says ${now:-nothing}, not $WANT"
+  echo "record installed ${have:-none}->$WANT"
 fi
 say "prepared: K3s $WANT on disk"

@@ -15,6 +15,7 @@ newest=$(for f in "$(command -v k3s)" /etc/rancher/k3s/config.yaml /etc/rancher/
 if [ "$newest" -ge "$started" ]; then
   say "restarting k3s: its binary or config changed after it started ($since)"
   systemctl restart k3s || fail "systemctl restart k3s failed"
+  echo "record restarted k3s"
 else
   say "k3s already runs the current binary and config"
 fi

@@ -1,0 +1,53 @@
+import * as assert from "assert";
+import { parseDiskReport, parseRollRecord, parseSysctlOverrides } from "../../components/reports";
+
+describe("step reports", () => {
+  it("reads the roll record lines in step order", () => {
+    assert.deepStrictEqual(
+      parseRollRecord([
+        "k3s-vm-fawn: wrote /etc/rancher/k3s/config.yaml\nrecord config changed\nrecord snapshot k3s-homelab-pre-upgrade\nrecord installed v1.33.5+k3s1->v1.33.6+k3s1\n",
+        "record rebooted cache none->writeback iothread 0->1\ncurrent: x\npending: x\n",
+        "k3s-vm-fawn: k3s already runs the current binary and config\n",
+        "k3s-vm-fawn: Ready at v1.33.6+k3s1 after 7s\nrecord gate_seconds 7\nrecord at 2026-11-27T04:20:00Z\n",
+      ]),
+      {
+        done: [
+          "config.yaml rewritten",
+          "K3s v1.33.5+k3s1->v1.33.6+k3s1 installed",
+          "qm reboot (cache none->writeback iothread 0->1)",
+        ],
+        snapshot: "k3s-homelab-pre-upgrade",
+        gateSeconds: 7,
+        at: "2026-11-27T04:20:00Z",
+      },
+    );
+  });
+
+  it("a roll that changed nothing records nothing", () => {
+    assert.deepStrictEqual(parseRollRecord(["", "", "", ""]), {
+      done: [],
+      snapshot: undefined,
+      gateSeconds: undefined,
+      at: undefined,
+    });
+  });
+
+  it("reads the disk step's current and pending lines", () => {
+    assert.deepStrictEqual(
+      parseDiskReport(
+        "x: y\ncurrent: local-zfs:vm-1,cache=writeback\npending: local-zfs:vm-1,cache=none\n",
+      ),
+      {
+        current: "local-zfs:vm-1,cache=writeback",
+        pending: "local-zfs:vm-1,cache=none",
+      },
+    );
+  });
+
+  it("reads sysctl override lines", () => {
+    assert.deepStrictEqual(
+      parseSysctlOverrides("a: wrote\noverride vm.swappiness /etc/sysctl.conf\n"),
+      ["vm.swappiness /etc/sysctl.conf"],
+    );
+  });
+});
