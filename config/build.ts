@@ -19,6 +19,23 @@ export function buildClusterSpec(raw: unknown): ValidatedCluster {
   return { spec: toSpec(config), warnings };
 }
 
+/** Nodes in `cluster.rollOrder`, else by name: Pulumi hands structured config over with sorted
+ * keys, so the order written in the stack file cannot be relied on. */
+function orderedNodes(config: StackConfig): [string, StackConfig["nodes"][string]][] {
+  const order = config.cluster.rollOrder ?? Object.keys(config.nodes).sort();
+  return order.map((name) => [name, config.nodes[name]]);
+}
+
+/** A warning for `validate`: the stack file lists nodes in an order the roll will not follow. */
+export function listedOrderWarning(raw: unknown): string | undefined {
+  const parsed = StackConfig.safeParse(raw);
+  if (!parsed.success || parsed.data.cluster.rollOrder) return undefined;
+  const listed = Object.keys(parsed.data.nodes);
+  const sorted = [...listed].sort();
+  if (listed.join() === sorted.join()) return undefined;
+  return `cluster, \`rollOrder\`: not set, so nodes roll in alphabetical order (${sorted.join(", ")}), not in the order listed; Pulumi does not keep the order of config keys`;
+}
+
 function toSpec(config: StackConfig): ClusterSpec {
   const { cluster } = config;
   const hosts: HostSpec[] = Object.entries(config.hosts).map(([name, host]) => ({
@@ -28,7 +45,7 @@ function toSpec(config: StackConfig): ClusterSpec {
     user: host.user ?? cluster.ssh.user,
     hostKey: host.hostKey,
   }));
-  const nodes: NodeSpec[] = Object.entries(config.nodes).map(([name, node]) => ({
+  const nodes: NodeSpec[] = orderedNodes(config).map(([name, node]) => ({
     name,
     host: node.host,
     vmid: node.vmid,

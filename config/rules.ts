@@ -27,7 +27,31 @@ export function checkRules(config: StackConfig): RuleFindings {
   checkConfigKeys(config, nodes, findings);
   checkVersions(config, nodes, findings);
   checkQuorum(nodes, findings);
+  checkRollOrder(config, findings);
   return findings;
+}
+
+function checkRollOrder(config: StackConfig, { errors }: RuleFindings): void {
+  const order = config.cluster.rollOrder;
+  if (!order) return;
+  const names = Object.keys(config.nodes);
+  const seen = new Set<string>();
+  for (const name of order) {
+    if (!names.includes(name))
+      errors.push(problemAt(["cluster", "rollOrder"], `\`${name}\` is not a node`));
+    else if (seen.has(name))
+      errors.push(problemAt(["cluster", "rollOrder"], `\`${name}\` is listed twice`));
+    seen.add(name);
+  }
+  const missing = names.filter((n) => !seen.has(n));
+  if (missing.length > 0) {
+    errors.push(
+      problemAt(
+        ["cluster", "rollOrder"],
+        `must list every node; missing ${missing.map((n) => `\`${n}\``).join(", ")}`,
+      ),
+    );
+  }
 }
 
 function checkHostsAndIds(config: StackConfig, nodes: Nodes, { errors }: RuleFindings): void {

@@ -108,6 +108,9 @@ export const ClusterConfig = z.strictObject({
     .default(DEFAULT_INSTALLER_URL),
   // Longest wait, in seconds, for a restarted node to come back Ready at the expected version.
   gateTimeoutSeconds: z.number().int().min(30).max(7200).default(600),
+  // The order nodes roll in (servers still go before agents). Pulumi does not keep the order of
+  // config keys, so without it nodes roll in alphabetical order.
+  rollOrder: z.array(z.string()).optional(),
   // Explicit overrides of the roll's safety refusals; all off by default.
   roll: RollConfig.default({ allowTwoServers: false, allowAgentMinorSkip: false, repair: false }),
 });

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "fs";
 import { parse } from "yaml";
-import { buildClusterSpec, ConfigError, sortStackEntries } from "../config";
+import { buildClusterSpec, ConfigError, listedOrderWarning, sortStackEntries } from "../config";
 
 function isEncrypted(value: unknown): boolean {
   return typeof value === "object" && value !== null && "secure" in value;
@@ -27,7 +27,10 @@ function main(argv: string[]): number {
   const entries = sortStackEntries(config, isEncrypted);
   let problems = [...entries.problems];
   try {
-    const { spec, warnings } = buildClusterSpec(entries.structured);
+    const built = buildClusterSpec(entries.structured);
+    const spec = built.spec;
+    const orderWarning = listedOrderWarning(entries.structured);
+    const warnings = orderWarning ? [...built.warnings, orderWarning] : built.warnings;
     if (problems.length === 0) {
       for (const warning of warnings) console.error(`warning: ${warning}`);
       for (const key of entries.missingSecrets) {

@@ -10,8 +10,10 @@ import {
   LAB_TOKEN,
   onHost,
   REPO,
+  requireLabMachine,
   Workspace,
 } from "./harness";
+import { downIntervals, LAB_ELECTION_TIMEOUT_MS, startWriter } from "./rollChecks";
 
 const FIXTURE = join(REPO, "lab", "fixtures", "post.yaml");
 const hostKey = (name: string) =>
@@ -47,7 +49,8 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
   this.timeout(30 * 60 * 1000);
   let ws: Workspace;
 
-  before(() => {
+  before(function () {
+    requireLabMachine(this);
     labUp(FIXTURE);
     ws = new Workspace("e2e-converge");
   });
@@ -81,9 +84,52 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     );
   });
 
-  it("up converges versions, disk options, sysctl and txg on every host", async () => {
+  it("up converges versions, disk options, sysctl and txg on every host, one server at a time", async () => {
+    const mark = eventMark();
+    const writer = startWriter(["127.0.0.21", "127.0.0.22", "127.0.0.23"]);
     const run = await ws.up();
+    const writes = await writer.stop();
     assert.strictEqual(run.status, 0, run.output);
+    const events = eventsSince(mark);
+    // Down intervals of the servers never overlap, and each server's snapshot precedes its upgrade.
+    const intervals = downIntervals(
+      events,
+      GUESTS.map((g) => g.name),
+    );
+    assert.strictEqual(intervals.length, 3, JSON.stringify(intervals));
+    for (let i = 1; i < intervals.length; i++) {
+      assert.ok(
+        intervals[i].from >= intervals[i - 1].to,
+        `${intervals[i].host} went down before ${intervals[i - 1].host} was back`,
+      );
+    }
+    assert.deepStrictEqual(
+      intervals.map((i) => i.host),
+      GUESTS.map((g) => g.name),
+    );
+    for (const g of GUESTS) {
+      const snapshot = events.findIndex(
+        (e) => e.host === g.name && e.tool === "k3s" && e.action === "etcd-snapshot" && e.mutating,
+      );
+      const install = events.findIndex(
+        (e) => e.host === g.name && e.tool === "installer" && e.action === "install",
+      );
+      assert.ok(
+        snapshot >= 0 && install > snapshot,
+        `${g.name}: snapshot ${snapshot}, install ${install}`,
+      );
+      assert.strictEqual(
+        events.filter((e) => e.host === g.host && e.tool === "qm" && e.action === "reboot").length,
+        1,
+        g.name,
+      );
+    }
+    // A writer putting a key every 100 ms never waited longer than twice etcd's election timeout.
+    assert.ok(writes.count > 50, `only ${writes.count} writes`);
+    assert.ok(
+      writes.maxGapMs <= 2 * LAB_ELECTION_TIMEOUT_MS,
+      `longest gap between writes ${writes.maxGapMs} ms`,
+    );
     for (const g of GUESTS) {
       assert.strictEqual(
         sh(g.address, g.name, "k3s --version | head -n 1 | cut -d' ' -f3"),

@@ -10,7 +10,8 @@ import {
   writeFileSync,
 } from "fs";
 import { join, resolve } from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { parse, stringify } from "yaml";
 import { LabEvent, readEvents } from "../../lab/events";
 import { homelabProgram } from "../../program";
 
@@ -95,9 +96,11 @@ export class Workspace {
   /** The stack, created on first use with the lab's (test-only) secrets. */
   stack(): Promise<Stack> {
     this.stackPromise ??= (async () => {
+      // The engine built by scripts/engine.sh: <cache>/engine/bin/pulumi.
+      const pulumiCommand = await PulumiCommand.get({ root: resolve(engineBin(), "..") });
       const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: this.stackName, projectName: "k3s-homelab", program: homelabProgram },
-        { workDir: this.dir, envVars: this.env, secretsProvider: "passphrase" },
+        { workDir: this.dir, envVars: this.env, secretsProvider: "passphrase", pulumiCommand },
       );
       await stack.setConfig("k3s-homelab:sshPrivateKey", {
         value: readFileSync(LAB_CLIENT_KEY, "utf8"),
@@ -219,4 +222,42 @@ export function onHost(address: string, hostKeyLine: string, command: string): R
       { encoding: "utf8", timeout: 60_000, env: { ...process.env, SSH_AUTH_SOCK: "" } },
     ),
   );
+}
+
+/** The e2e tests need root (namespaces) and the engine. Outside CI they are skipped with the
+ * reason when root is missing; under CI (CI=true) that is a failure, never a skip. */
+export function requireLabMachine(context: Mocha.Context): void {
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot) return;
+  if (process.env.CI === "true") throw new Error("e2e tests need root for the lab's namespaces");
+  console.log("    (skipped: the lab needs root)");
+  context.skip();
+}
+
+/** A YAML document a test edits freely. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
+
+/** A copy of a stack file with some cluster settings changed, for one test. */
+export function stackFileWith(name: string, edit: (config: Doc) => void): string {
+  const doc = parse(readFileSync(join(REPO, "Pulumi.lab.yaml"), "utf8")) as {
+    config: Doc;
+  };
+  edit(doc.config);
+  const dir = join(REPO, ".state", "stack-files");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `Pulumi.${name}.yaml`);
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+/** A copy of a lab fixture with some guests changed, for one test. */
+export function fixtureWith(name: string, edit: (fixture: Doc) => void): string {
+  const doc = parse(readFileSync(join(REPO, "lab", "fixtures", "post.yaml"), "utf8")) as Doc;
+  edit(doc);
+  const dir = join(REPO, ".state", "fixtures");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, stringify(doc));
+  return file;
 }

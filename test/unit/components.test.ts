@@ -202,6 +202,7 @@ describe("components under mocks", () => {
       "agent-1": { ...raw.nodes["k3s-vm-fawn"], vmid: 120, role: "agent", address: "10.0.0.31" },
       ...raw.nodes,
     };
+    raw.cluster.rollOrder = ["k3s-vm-pve", "k3s-vm-piglet", "k3s-vm-fawn", "agent-1"];
     const { cluster, transformed } = await buildCluster(raw);
     const dependsOn = (name: string) =>
       (transformed.find((t) => t.name === name)!.opts.dependsOn as pulumi.Resource[] | undefined) ??

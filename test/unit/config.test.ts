@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { buildClusterSpec, ConfigError } from "../../config";
+import { buildClusterSpec, ConfigError, listedOrderWarning } from "../../config";
 import { validRaw } from "./fixtures";
 
 type Raw = ReturnType<typeof validRaw>;
@@ -203,6 +203,7 @@ describe("config: buildClusterSpec", () => {
 
   it("rejects a server behind an agent, accepts an agent behind the servers", () => {
     const withAgent = (r: Raw, agentVersion: string) => {
+      delete r.cluster.rollOrder;
       r.nodes["k3s-agent-1"] = {
         ...r.nodes["k3s-vm-fawn"],
         vmid: 120,
@@ -259,13 +260,17 @@ describe("config: buildClusterSpec", () => {
       warningsOf((r) => {
         delete r.nodes["k3s-vm-piglet"];
         delete r.nodes["k3s-vm-fawn"];
+        delete r.cluster.rollOrder;
       }),
       [
         "cluster: only 1 server (`k3s-vm-pve`): every restart of it is an outage of the API and etcd",
       ],
     );
     assert.deepStrictEqual(
-      warningsOf((r) => delete r.nodes["k3s-vm-fawn"]),
+      warningsOf((r) => {
+        delete r.nodes["k3s-vm-fawn"];
+        delete r.cluster.rollOrder;
+      }),
       [
         "cluster: 2 servers: any server restart loses etcd quorum; run 3 (the roll refuses 2 servers without an override)",
       ],
@@ -273,6 +278,7 @@ describe("config: buildClusterSpec", () => {
     assert.deepStrictEqual(
       warningsOf((r) => {
         r.nodes["k3s-vm-four"] = { ...r.nodes["k3s-vm-fawn"], vmid: 109, address: "10.0.0.24" };
+        delete r.cluster.rollOrder;
       }),
       ["cluster: 4 servers is an even count: it tolerates no more failures than 3"],
     );
@@ -282,16 +288,37 @@ describe("config: buildClusterSpec", () => {
     );
   });
 
-  it("keeps the listed node order (the roll order)", () => {
+  it("orders nodes by cluster.rollOrder, else alphabetically", () => {
+    assert.deepStrictEqual(
+      buildClusterSpec(validRaw()).spec.nodes.map((n) => n.name),
+      ["k3s-vm-pve", "k3s-vm-piglet", "k3s-vm-fawn"],
+    );
     const raw = validRaw();
-    raw.nodes = {
-      b: raw.nodes["k3s-vm-pve"],
-      a: raw.nodes["k3s-vm-piglet"],
-      c: raw.nodes["k3s-vm-fawn"],
-    };
+    delete raw.cluster.rollOrder;
     assert.deepStrictEqual(
       buildClusterSpec(raw).spec.nodes.map((n) => n.name),
-      ["b", "a", "c"],
+      ["k3s-vm-fawn", "k3s-vm-piglet", "k3s-vm-pve"],
+    );
+  });
+
+  it("rejects a rollOrder that does not list every node exactly once", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.cluster.rollOrder = ["k3s-vm-pve", "k3s-vm-pve", "k3s-vm-fwan"])),
+      [
+        "cluster, `rollOrder`: `k3s-vm-pve` is listed twice",
+        "cluster, `rollOrder`: `k3s-vm-fwan` is not a node",
+        "cluster, `rollOrder`: must list every node; missing `k3s-vm-piglet`, `k3s-vm-fawn`",
+      ],
+    );
+  });
+
+  it("warns (for validate) when the listed order is not the order the roll follows", () => {
+    const raw = validRaw();
+    assert.strictEqual(listedOrderWarning(raw), undefined);
+    delete raw.cluster.rollOrder;
+    assert.strictEqual(
+      listedOrderWarning(raw),
+      "cluster, `rollOrder`: not set, so nodes roll in alphabetical order (k3s-vm-fawn, k3s-vm-piglet, k3s-vm-pve), not in the order listed; Pulumi does not keep the order of config keys",
     );
   });
 });

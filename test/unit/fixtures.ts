@@ -11,6 +11,7 @@ export function validRaw(): {
       k3sVersion: "v1.33.6+k3s1",
       registrationAddress: "https://10.0.0.21:6443",
       serverConfig: { disable: ["traefik"] },
+      rollOrder: ["k3s-vm-pve", "k3s-vm-piglet", "k3s-vm-fawn"],
     },
     hosts: {
       pve: { address: "10.0.0.11", hostKey: key(1) },

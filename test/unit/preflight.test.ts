@@ -204,6 +204,7 @@ describe("preflight", () => {
   it("refuses to restart a server of a 2-member etcd without the override", () => {
     const raw = validRaw();
     delete raw.nodes["k3s-vm-fawn"];
+    delete raw.cluster.rollOrder;
     const two = buildClusterSpec(raw).spec;
     const observed = converged(two);
     observed.nodes.get("k3s-vm-pve")!.configYaml = "";

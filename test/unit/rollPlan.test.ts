@@ -14,6 +14,7 @@ describe("rollPlan", () => {
       "k3s-vm-pve": raw.nodes["k3s-vm-pve"],
       "k3s-vm-piglet": raw.nodes["k3s-vm-piglet"],
     };
+    raw.cluster.rollOrder = ["agent-b", "k3s-vm-fawn", "agent-a", "k3s-vm-pve", "k3s-vm-piglet"];
     const plan = rollPlan(buildClusterSpec(raw).spec);
     assert.deepStrictEqual(
       plan.map((e) => [e.node.name, e.gateVia.name]),

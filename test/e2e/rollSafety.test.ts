@@ -1,0 +1,147 @@
+import * as assert from "assert";
+import { mkdirSync, rmSync, writeFileSync } from "fs";
+import { join } from "path";
+import {
+  eventMark,
+  eventsSince,
+  fixtureWith,
+  labDown,
+  labUp,
+  onHost,
+  REPO,
+  requireLabMachine,
+  stackFileWith,
+  Workspace,
+} from "./harness";
+import { readFileSync } from "fs";
+
+const hostKey = (name: string) =>
+  readFileSync(join(REPO, "lab", "keys", `${name}_ed25519.pub`), "utf8")
+    .split(" ")
+    .slice(0, 2)
+    .join(" ");
+const mutatingOn = (events: ReturnType<typeof eventsSince>, hosts: string[]) =>
+  events
+    .filter((e) => e.mutating && hosts.includes(e.host))
+    .map((e) => `${e.host} ${e.tool} ${e.action}`);
+const POST = join(REPO, "lab", "fixtures", "post.yaml");
+const FAULT_DIR = join(REPO, ".lab", "shared", "faults");
+
+describe("e2e: the roll refuses what is unsafe and stops at a failed gate", function () {
+  this.timeout(30 * 60 * 1000);
+
+  before(function () {
+    requireLabMachine(this);
+  });
+
+  afterEach(() => {
+    labDown();
+  });
+
+  it("refuses to start on an unhealthy cluster and changes nothing", async () => {
+    labUp(POST);
+    const stopped = onHost("127.0.0.22", hostKey("k3s-vm-piglet"), "systemctl stop k3s");
+    assert.strictEqual(stopped.status, 0, stopped.output);
+    const ws = new Workspace("e2e-unhealthy");
+    const mark = eventMark();
+    const run = await ws.up();
+    assert.strictEqual(run.status, 1);
+    assert.match(
+      run.output,
+      /cluster unhealthy, refusing to start: node `k3s-vm-piglet`: its etcd member is not healthy/,
+    );
+    assert.deepStrictEqual(
+      mutatingOn(eventsSince(mark), [
+        "pve",
+        "piglet",
+        "fawn",
+        "k3s-vm-pve",
+        "k3s-vm-piglet",
+        "k3s-vm-fawn",
+      ]),
+      [],
+    );
+  });
+
+  it("refuses a downgrade and a skipped minor at preview", async () => {
+    labUp(
+      fixtureWith("old", (f) =>
+        f.guests.forEach((g: { k3sVersion: string }) => (g.k3sVersion = "v1.31.13+k3s1")),
+      ),
+    );
+    const jump = await new Workspace("e2e-jump").preview();
+    assert.strictEqual(jump.status, 1);
+    assert.match(
+      jump.output,
+      /node `k3s-vm-pve`, `k3sVersion`: runs v1\.31\.13\+k3s1; v1\.33\.6\+k3s1 skips a minor release \(upgrade one minor at a time\), refusing/,
+    );
+    const older = stackFileWith(
+      "older",
+      (c) => (c["k3s-homelab:cluster"].k3sVersion = "v1.31.9+k3s1"),
+    );
+    const down = await new Workspace("e2e-downgrade", "lab", older).preview();
+    assert.strictEqual(down.status, 1);
+    assert.match(
+      down.output,
+      /node `k3s-vm-pve`, `k3sVersion`: runs v1\.31\.13\+k3s1; v1\.31\.9\+k3s1 would downgrade it, refusing/,
+    );
+  });
+
+  it("a node that never comes back fails at its gate; later nodes are untouched; a re-run completes", async () => {
+    labUp(POST);
+    mkdirSync(join(FAULT_DIR, "k3s-vm-piglet"), { recursive: true });
+    writeFileSync(
+      join(FAULT_DIR, "k3s-vm-piglet", "k3s-start"),
+      "e2e: the node does not come back\n",
+    );
+    const stack = stackFileWith(
+      "short-gate",
+      (c) => (c["k3s-homelab:cluster"].gateTimeoutSeconds = 30),
+    );
+    const ws = new Workspace("e2e-gate", "lab", stack);
+    const mark = eventMark();
+    const failed = await ws.up();
+    assert.strictEqual(failed.status, 1);
+    assert.match(
+      failed.output,
+      /k3s-vm-piglet: FAILED: not Ready at v1\.33\.6\+k3s1 after 30s; last seen: /,
+    );
+    const events = eventsSince(mark);
+    assert.ok(mutatingOn(events, ["k3s-vm-pve"]).length > 0, "the first node was rolled");
+    assert.deepStrictEqual(
+      mutatingOn(events, ["fawn", "k3s-vm-fawn"]),
+      [],
+      "the node after the failed one was touched",
+    );
+
+    rmSync(join(FAULT_DIR, "k3s-vm-piglet"), { recursive: true });
+    const again = await ws.up();
+    assert.strictEqual(again.status, 0, again.output);
+    for (const [address, name] of [
+      ["127.0.0.22", "k3s-vm-piglet"],
+      ["127.0.0.23", "k3s-vm-fawn"],
+    ]) {
+      const version = onHost(
+        address,
+        hostKey(name),
+        "k3s kubectl get node " + name + " -o jsonpath='{.status.nodeInfo.kubeletVersion}'",
+      );
+      assert.strictEqual(version.stdout.trim(), "v1.33.6+k3s1", name);
+    }
+  });
+
+  it("a guest that cannot be reached makes up fail naming it, before any step", async () => {
+    labUp(POST);
+    const stop = onHost("127.0.0.13", hostKey("fawn"), "qm stop 108");
+    assert.strictEqual(stop.status, 0, stop.output);
+    const ws = new Workspace("e2e-unreachable");
+    const mark = eventMark();
+    const run = await ws.up();
+    assert.strictEqual(run.status, 1);
+    assert.match(run.output, /`k3s-vm-fawn`: unreachable: cannot connect to 127\.0\.0\.23:22/);
+    assert.deepStrictEqual(
+      mutatingOn(eventsSince(mark), ["pve", "piglet", "k3s-vm-pve", "k3s-vm-piglet"]),
+      [],
+    );
+  });
+});
