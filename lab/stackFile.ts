@@ -1,0 +1,59 @@
+// A Pulumi stack file that points the program at the test hosts of a lab fixture (what
+// Pulumi.lab.yaml is, by hand, for lab/fixtures/post.yaml).
+import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+import { stringify } from "yaml";
+import { loadFixture } from "./fixture";
+import { hostKey } from "./hostfiles";
+import { bridgeAddress } from "./model";
+import { REPO } from "./run";
+
+function publicKey(name: string): string {
+  return readFileSync(`${hostKey(name)}.pub`, "utf8")
+    .split(" ")
+    .slice(0, 2)
+    .join(" ");
+}
+
+/** Writes .state/stack-files/Pulumi.NAME.yaml for the fixture and returns its path. Host keys
+ * come from lab/keys or, for hosts without a committed key, the ones `lab up` generated. */
+export function stackFileForFixture(
+  name: string,
+  fixtureFile: string,
+  cluster: Record<string, unknown> = {},
+): string {
+  const fixture = loadFixture(fixtureFile);
+  const firstServer = fixture.guests.find((g) => g.role === "server")!;
+  const config = {
+    "k3s-homelab:cluster": {
+      k3sVersion: fixture.k3s.stableVersion,
+      registrationAddress: `https://${bridgeAddress(firstServer.address)}:6443`,
+      serverConfig: {},
+      installerUrl: `http://127.0.0.1:${fixture.installerPort}/install.sh`,
+      gateTimeoutSeconds: 120,
+      rollOrder: fixture.guests.map((g) => g.name),
+      ...cluster,
+    },
+    "k3s-homelab:hosts": Object.fromEntries(
+      fixture.proxmoxHosts.map((h) => [h.name, { address: h.address, hostKey: publicKey(h.name) }]),
+    ),
+    "k3s-homelab:nodes": Object.fromEntries(
+      fixture.guests.map((g) => [
+        g.name,
+        {
+          host: g.proxmoxHost,
+          vmid: g.vmid,
+          disk: "scsi0",
+          address: g.address,
+          role: g.role,
+          hostKey: publicKey(g.name),
+        },
+      ]),
+    ),
+  };
+  const dir = join(REPO, ".state", "stack-files");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `Pulumi.${name}.yaml`);
+  writeFileSync(file, stringify({ config }));
+  return file;
+}
