@@ -49,7 +49,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
     for (const node of spec.nodes) {
       this.sysctl[node.name] = new GuestSysctl(
         `${node.name}-sysctl`,
-        { node: node.name, endpoint: node, privateKey, sysctl: spec.sysctl },
+        { node: node.name, endpoint: node, privateKey, sysctl: node.sysctl },
         { parent: this },
       );
     }
@@ -75,7 +75,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
       this.report[node.name] = {
         role: node.role,
         k3sVersion: node.k3sVersion,
-        sysctl: spec.sysctl,
+        sysctl: node.sysctl,
         sysctlOverriddenBy: this.sysctl[node.name].report.apply(parseSysctlOverrides),
         disk: this.nodes[node.name].diskReport.apply(parseDiskReport),
         hostTxg: this.hosts[node.host].report.apply((r) => r.trim().split("\n").pop() ?? ""),

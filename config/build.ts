@@ -59,6 +59,7 @@ function toSpec(config: StackConfig): ClusterSpec {
     config: node.config ?? {},
     k3sVersion: node.k3sVersion ?? cluster.k3sVersion,
     controllerChange: node.controllerChange ?? false,
+    sysctl: { ...cluster.sysctl, ...node.sysctl },
   }));
   return {
     k3sVersion: cluster.k3sVersion,

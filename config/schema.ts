@@ -158,6 +158,8 @@ export const NodeConfig = z.strictObject({
   config: K3sConfigMap.optional(),
   // A different K3s version for this node during a staged upgrade.
   k3sVersion: K3sVersionText.optional(),
+  // sysctl keys for this guest only, over `cluster.sysctl`.
+  sysctl: SysctlMap.optional(),
   // Opt in to switching the VM's SCSI controller to virtio-scsi-single (see README risks).
   controllerChange: z.boolean().optional(),
 });

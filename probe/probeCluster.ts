@@ -17,7 +17,6 @@ async function readOrUnreachable<T>(read: () => Promise<T>): Promise<T | Unreach
 /** Reads every node and Proxmox host at once, read-only. A machine that cannot be read is
  * recorded as unreachable, with the reason, instead of failing the whole probe. */
 export async function probeCluster(spec: ClusterSpec, privateKey: string): Promise<Observed> {
-  const sysctlKeys = Object.keys(spec.sysctl);
   const nodeReads = spec.nodes.map(async (node) => {
     const endpoint = { ...node, name: node.name };
     const observation = await readOrUnreachable<NodeObservation>(async () =>
@@ -26,7 +25,7 @@ export async function probeCluster(spec: ClusterSpec, privateKey: string): Promi
           await runRemoteScript(
             endpoint,
             privateKey,
-            renderNodeProbe(sysctlKeys, node.role === "server"),
+            renderNodeProbe(Object.keys(node.sysctl), node.role === "server"),
           )
         ).stdout,
       ),

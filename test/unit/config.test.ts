@@ -177,6 +177,24 @@ describe("config: buildClusterSpec", () => {
     );
   });
 
+  it("lays a node's own sysctl keys over the cluster's", () => {
+    const raw = validRaw();
+    raw.nodes["k3s-vm-fawn"].sysctl = { "vm.swappiness": 1, "vm.max_map_count": 262144 };
+    const fawn = buildClusterSpec(raw).spec.nodes.find((n) => n.name === "k3s-vm-fawn")!;
+    assert.deepStrictEqual(fawn.sysctl, {
+      "vm.swappiness": "1",
+      "vm.dirty_ratio": "5",
+      "vm.dirty_background_ratio": "3",
+      "vm.max_map_count": "262144",
+    });
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.nodes["k3s-vm-fawn"].sysctl = { "vm.swappiness": "ten percent" })),
+      [
+        "node `k3s-vm-fawn`, `sysctl.vm.swappiness`: must be a number or words separated by single spaces",
+      ],
+    );
+  });
+
   it("never accepts cache=unsafe", () => {
     assert.deepStrictEqual(
       problemsOf((r) => (r.cluster.disk = { cache: "unsafe" })),

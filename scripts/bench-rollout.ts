@@ -1,0 +1,138 @@
+/**
+ * `npm run bench:rollout` (root; not a timed test): how close the gated roll comes to the sum of
+ * its unavoidable waits, measured in the lab with a realistic 30 s VM restart.
+ *
+ * 1. Converging N = 3 and N = 5 servers: the roll's wall time divided by the sum of the nodes'
+ *    restart-plus-gate times (target ≤ 1.25), and the overhead in seconds.
+ * 2. A sysctl-only change on all nodes divided by the same change on one node (target ≤ 2).
+ * Both are ratios from one run, since the machine is shared and noisy.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+import { parse, stringify } from "yaml";
+import { LabEvent } from "../lab/events";
+import { REPO } from "../lab/run";
+import { eventMark, eventsSince, labDown, labUp } from "../lab/session";
+import { Workspace } from "../lab/stack";
+import { stackFileForFixture } from "../lab/stackFile";
+
+const RESTART_SECONDS = 30;
+
+function fixture(name: string, base: string, guests?: number): string {
+  const doc = parse(readFileSync(join(REPO, "lab", "fixtures", base), "utf8")) as Record<
+    string,
+    unknown
+  > & { guests: unknown[] };
+  doc.restartSeconds = RESTART_SECONDS;
+  if (guests !== undefined) doc.guests = doc.guests.slice(0, guests);
+  const dir = join(REPO, ".state", "fixtures");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+/** Per node: from its VM's poweroff to the last API read of the gate that let the roll go on. */
+export function restartPlusGate(events: readonly LabEvent[], node: string): number {
+  const off = events.find((e) => e.host === node && e.tool === "lab" && e.action === "poweroff");
+  if (!off) throw new Error(`${node}: no VM restart in the event log`);
+  const reads = events.filter(
+    (e) =>
+      e.tool === "k3s" &&
+      e.action === "kubectl" &&
+      JSON.stringify(e.args ?? []).includes(node) &&
+      e.ts > off.ts,
+  );
+  const last = reads.filter((e) => e.exitCode === 0).pop();
+  if (!last) throw new Error(`${node}: no gate read after its restart`);
+  return (Date.parse(last.ts) - Date.parse(off.ts)) / 1000;
+}
+
+async function timed<T>(what: string, run: () => Promise<T>): Promise<[T, number]> {
+  const start = Date.now();
+  const result = await run();
+  const seconds = (Date.now() - start) / 1000;
+  console.log(`bench: ${what}: ${seconds.toFixed(1)} s`);
+  return [result, seconds];
+}
+
+async function rollout(n: number) {
+  const file = n === 3 ? fixture("bench-3", "post.yaml") : fixture("bench-5", "five.yaml");
+  labUp(file);
+  try {
+    const nodes = (parse(readFileSync(file, "utf8")) as { guests: { name: string }[] }).guests.map(
+      (g) => g.name,
+    );
+    const ws = new Workspace(
+      `bench-${n}`,
+      "bench",
+      stackFileForFixture(`bench-${n}`, file, { gateTimeoutSeconds: 300 }),
+    );
+    const mark = eventMark();
+    const [run, wall] = await timed(`converge ${n} servers`, () => ws.up());
+    if (run.status !== 0) throw new Error(`up failed:\n${run.output.slice(-3000)}`);
+    const events = eventsSince(mark);
+    const perNode = nodes.map((node) => restartPlusGate(events, node));
+    const sum = perNode.reduce((a, b) => a + b, 0);
+    return { n, wall, perNode, sum, ratio: wall / sum, overhead: wall - sum };
+  } finally {
+    labDown();
+  }
+}
+
+/** The same sysctl change on every node (cluster.sysctl) and on one node (its own sysctl). */
+async function sysctlOnly() {
+  const file = fixture("bench-sysctl", "post.yaml");
+  labUp(file);
+  try {
+    const ws = new Workspace("bench-sysctl", "bench", stackFileForFixture("bench-sysctl", file));
+    if ((await ws.up()).status !== 0) throw new Error("converging before the sysctl change failed");
+    const stack = await ws.stack();
+    const change = async (what: string, key: string) => {
+      await stack.setConfig(key, { value: "11" }, true);
+      const [run, seconds] = await timed(`sysctl-only change on ${what}`, () => ws.up());
+      if (run.status !== 0) throw new Error(`${what}: ${run.output.slice(-2000)}`);
+      return seconds;
+    };
+    const allSeconds = await change("all nodes", 'k3s-homelab:cluster.sysctl["vm.swappiness"]');
+    const oneSeconds = await change(
+      "one node",
+      'k3s-homelab:nodes.k3s-vm-pve.sysctl["vm.dirty_ratio"]',
+    );
+    return { allSeconds, oneSeconds, ratio: allSeconds / oneSeconds };
+  } finally {
+    labDown();
+  }
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    console.error("bench: run as root (the lab creates namespaces)");
+    return 1;
+  }
+  const rollouts = [await rollout(3), await rollout(5)];
+  const sysctl = await sysctlOnly();
+  const report = { restartSeconds: RESTART_SECONDS, rollouts, sysctl };
+  mkdirSync(join(REPO, ".state", "bench"), { recursive: true });
+  writeFileSync(join(REPO, ".state", "bench", "rollout.json"), JSON.stringify(report, null, 2));
+  console.log("\nbench:rollout (lab restart 30 s)");
+  for (const r of rollouts) {
+    console.log(
+      `  ${r.n} servers: wall ${r.wall.toFixed(1)} s / restart+gate sum ${r.sum.toFixed(1)} s = ${r.ratio.toFixed(2)} (target ≤ 1.25), overhead ${r.overhead.toFixed(1)} s; per node ${r.perNode.map((s) => s.toFixed(1)).join(", ")} s`,
+    );
+  }
+  console.log(
+    `  sysctl-only change: all nodes ${sysctl.allSeconds.toFixed(1)} s / one node ${sysctl.oneSeconds.toFixed(1)} s = ${sysctl.ratio.toFixed(2)} (target ≤ 2)`,
+  );
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      console.error(`bench: ${error.message}`);
+      process.exit(1);
+    },
+  );
+}
