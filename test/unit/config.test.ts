@@ -188,7 +188,7 @@ describe("config: buildClusterSpec", () => {
       "vm.max_map_count": "262144",
     });
     assert.deepStrictEqual(
-      problemsOf((r) => (r.nodes["k3s-vm-fawn"].sysctl = { "vm.swappiness": "ten percent" })),
+      problemsOf((r) => (r.nodes["k3s-vm-fawn"].sysctl = { "vm.swappiness": "10;reboot" })),
       [
         "node `k3s-vm-fawn`, `sysctl.vm.swappiness`: must be a number or words separated by single spaces",
       ],
