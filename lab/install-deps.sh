@@ -4,7 +4,7 @@
 # sshd): a temporary /usr/sbin/policy-rc.d that exits 101 denies that, and is removed again
 # only if this script created it. Run as root.
 set -eu
-PACKAGES=(openssh-server socat etcd-server etcd-client curl procps iproute2 util-linux python3-yaml)
+PACKAGES=(openssh-server socat etcd-server etcd-client curl procps iproute2 util-linux python3-yaml fio strace)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,45 @@
+export LC_ALL=C
+printf '\n@@ %s\n' 'k3s-version'; k3s --version 2>/dev/null | head -n 1 || true
+printf '\n@@ %s\n' 'service'
+for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done
+printf '\n@@ %s\n' 'config'; cat /etc/rancher/k3s/config.yaml 2>/dev/null || true
+printf '\n@@ %s\n' 'sysctl'
+printf '%s\t%s\n' 'vm.swappiness' "$(sysctl -n 'vm.swappiness' 2>/dev/null | tr -s ' \t' '  ')"
+printf '%s\t%s\n' 'vm.dirty_ratio' "$(sysctl -n 'vm.dirty_ratio' 2>/dev/null | tr -s ' \t' '  ')"
+printf '\n@@ %s\n' 'sysctl-file'; cat /etc/sysctl.d/99-etcd.conf 2>/dev/null || true
+printf '\n@@ %s\n' 'nodes'
+k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null || echo '!unavailable'
+printf '\n@@ %s\n' 'etcd-health'; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'
+if [ -f /var/lib/rancher/k3s/server/tls/etcd/client.crt ]; then ETCD="curl -s --max-time 5 --cacert /var/lib/rancher/k3s/server/tls/etcd/server-ca.crt --cert /var/lib/rancher/k3s/server/tls/etcd/client.crt --key /var/lib/rancher/k3s/server/tls/etcd/client.key https://127.0.0.1:2379"; else ETCD="curl -s --max-time 5 http://127.0.0.1:2379"; fi
+printf '\n@@ %s\n' 'etcd-members'; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'
+printf '\n@@ %s\n' 'etcd-status'; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'
+printf '\n@@ %s\n' 'sysctl-override'
+later_files() {
+  for d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
+    for f in "$d"/*.conf; do
+      [ -e "$f" ] || continue
+      b=${f##*/}
+      [ "$b" = 99-etcd.conf ] && continue
+      [ "$(printf '%s\n%s\n' "$b" 99-etcd.conf | LC_ALL=C sort | tail -n 1)" = "$b" ] && echo "$f"
+    done
+  done
+  [ -e /etc/sysctl.conf ] && readlink -f /etc/sysctl.conf
+  return 0
+}
+LATER=$(later_files | sort -u)
+override() {
+  pattern=$(printf '%s' "$1" | sed 's/[.\/]/[.\/]/g')
+  for f in $LATER; do
+    line=$(grep -E "^[[:space:]]*-?[[:space:]]*${pattern}[[:space:]]*=" "$f" 2>/dev/null | tail -n 1)
+    [ -n "$line" ] || continue
+    printf '%s\t%s\t%s\n' "$1" "$(readlink -f "$f")" "$(printf '%s' "${line#*=}" | tr -s ' \t' '  ' | sed 's/^ //; s/ $//')"
+  done
+}
+override 'vm.swappiness'
+override 'vm.dirty_ratio'
+printf '\n@@ %s\n' 'etcd-metrics'
+curl -sf --max-time 5 http://127.0.0.1:2381/metrics 2>/dev/null | grep -E '^(# (HELP|TYPE) )?(etcd_disk_wal_fsync_duration_seconds|etcd_disk_backend_commit_duration_seconds|etcd_server_leader_changes_seen_total|etcd_server_has_leader|etcd_mvcc_db_total_size_in_bytes|etcd_server_quota_backend_bytes|process_start_time_seconds)(_bucket|_sum|_count)?[ {]' || echo '!unavailable'
+printf '\n@@ %s\n' 'journal'
+if ! command -v journalctl >/dev/null 2>&1; then echo '!absent'
+elif [ -z "$(journalctl -q -n 1 --no-pager 2>/dev/null)" ]; then echo '!empty'
+else journalctl -u k3s --since -24h -q --no-pager -o cat 2>/dev/null | awk '/slow fdatasync/ { slow++ } END { printf "entries %d\nslow %d\n", NR, slow }'; fi
