@@ -86,18 +86,20 @@ class Unit:
         return self.state
 
     def start(self, timeout=300):
+        """Like a systemd start job: start the unit unless it is running or starting, then wait
+        for READY. The wait happens without the lock, since the unit's READY needs it."""
         with self.lock:
-            if self.refresh() in ("active", "activating"):
-                return self._wait_ready(timeout)
-            argv, env = parse_unit(self.name)
-            env["NOTIFY_UNIT"] = self.name
-            log = open(self.log_path, "ab", buffering=0)
-            self.ready.clear()
-            self.info = {}
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=log, cwd="/", start_new_session=True)
-            log.close()
-            self.state = "activating"
+            if self.refresh() not in ("active", "activating"):
+                argv, env = parse_unit(self.name)
+                env["NOTIFY_UNIT"] = self.name
+                log = open(self.log_path, "ab", buffering=0)
+                self.ready.clear()
+                self.info = {}
+                self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                             stdout=log, stderr=log, cwd="/",
+                                             start_new_session=True)
+                log.close()
+                self.state = "activating"
         return self._wait_ready(timeout)
 
     def _wait_ready(self, timeout):

@@ -61,23 +61,26 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
 
   it("preview lists every node's roll in order and changes nothing", async () => {
     const mark = eventMark();
-    const run = await ws.preview();
+    const run = await ws.preview(false);
     assert.strictEqual(run.status, 0, run.output);
-    assert.match(run.output, /roll plan \(one node at a time, servers first\):/);
-    assert.match(
-      run.output,
-      /1\. k3s-vm-pve: qm reboot \(cache none→writeback, iothread 0→1\); K3s v1\.32\.4\+k3s1→v1\.33\.6\+k3s1/,
-    );
-    assert.match(
-      run.output,
-      /2\. k3s-vm-piglet: qm reboot \(cache none→writeback, iothread 0→1\); K3s v1\.32\.4\+k3s1→v1\.33\.6\+k3s1/,
-    );
-    assert.match(
-      run.output,
-      /3\. k3s-vm-fawn: qm reboot \(cache none→writeback, iothread 0→1\); K3s v1\.33\.5\+k3s1→v1\.33\.6\+k3s1/,
-    );
-    for (const guest of GUESTS)
-      assert.match(run.output, new RegExp(`\\+ command:remote:Command ${guest.name}-prepare`));
+    const plan = [
+      "roll plan (one node at a time, servers first):",
+      "  1. k3s-vm-pve: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (cluster-init, server, token, token-file)",
+      "  2. k3s-vm-piglet: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (disable, token, token-file)",
+      "  3. k3s-vm-fawn: qm reboot (cache none→writeback, iothread 0→1); K3s v1.33.5+k3s1→v1.33.6+k3s1; config.yaml (token, token-file)",
+    ];
+    for (const line of plan)
+      assert.ok(run.output.includes(line), `preview lacks: ${line}\n${run.output.slice(-3000)}`);
+    const diff = await ws.preview(true);
+    assert.strictEqual(diff.status, 0, diff.output);
+    for (const g of GUESTS) {
+      for (const step of ["check", "token", "prepare", "disk", "restart", "gate", "sysctl-apply"]) {
+        assert.ok(
+          diff.output.includes(`Command::${g.name}-${step}]`),
+          `${g.name}-${step} missing from the diff`,
+        );
+      }
+    }
     assert.deepStrictEqual(
       eventsSince(mark).filter((e) => e.mutating),
       [],
@@ -124,6 +127,9 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
         g.name,
       );
     }
+    console.log(
+      `      roll: ${intervals.map((i) => `${i.host} down ${((i.to - i.from) / 1000).toFixed(1)} s`).join(", ")}; writer: ${writes.count} puts, longest gap ${writes.maxGapMs} ms`,
+    );
     // A writer putting a key every 100 ms never waited longer than twice etcd's election timeout.
     assert.ok(writes.count > 50, `only ${writes.count} writes`);
     assert.ok(
