@@ -1,7 +1,15 @@
 // The program against the lab: a scratch Pulumi project driven through the Automation API with
 // the engine scripts/engine.sh builds. Used by the e2e tests, the demo and the benchmark.
 import { spawnSync } from "child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "fs";
 import { join, resolve } from "path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { homelabProgram } from "../program";
@@ -85,37 +93,46 @@ export class Workspace {
     return this.stackPromise;
   }
 
+  private runs = 0;
+
+  /** Runs one engine operation; its whole output is also kept in .state/NAME/runs/ to read. */
   private async run(
+    what: string,
     op: (stack: Stack, onOutput: (out: string) => void) => Promise<unknown>,
   ): Promise<Run> {
     const stack = await this.stack();
     let output = "";
+    let result: Run;
     try {
       await op(stack, (out) => {
         output += out;
         if (this.echo) process.stdout.write(out);
       });
-      return { status: 0, stdout: output, stderr: "", output };
+      result = { status: 0, stdout: output, stderr: "", output };
     } catch (error) {
-      return {
+      result = {
         status: 1,
         stdout: output,
         stderr: String(error),
         output: `${output}\n${String(error)}`,
       };
     }
+    const dir = join(REPO, ".state", this.name, "runs");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${++this.runs}-${what}.log`), result.output);
+    return result;
   }
 
   preview(diff = true): Promise<Run> {
-    return this.run((s, onOutput) => s.preview({ diff, onOutput }));
+    return this.run("preview", (s, onOutput) => s.preview({ diff, onOutput }));
   }
 
   up(): Promise<Run> {
-    return this.run((s, onOutput) => s.up({ onOutput }));
+    return this.run("up", (s, onOutput) => s.up({ onOutput }));
   }
 
   destroy(): Promise<Run> {
-    return this.run((s, onOutput) => s.destroy({ onOutput }));
+    return this.run("destroy", (s, onOutput) => s.destroy({ onOutput }));
   }
 
   /** Every file the backend wrote (state, history, backups) as one text, for leak checks. */

@@ -89,9 +89,11 @@ export function renderRestartScript(target: RollTarget): string {
   const u = unit(target.role);
   return [
     header(target, "restart"),
+    "# The unit's own last words, for the failure message.",
+    `why() { { systemctl status ${u} 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u ${u} -n 3 --no-pager -o cat 2>/dev/null; } | tr '\\n' ' '; }`,
     `if ! systemctl is-active -q ${u}; then`,
     `  say "${u} is not running: starting it"`,
-    `  systemctl start ${u} || fail "systemctl start ${u} failed"`,
+    `  systemctl start ${u} || fail "systemctl start ${u} failed: $(why)"`,
     "  exit 0",
     "fi",
     `since=$(systemctl show -p ActiveEnterTimestamp --value ${u})`,
@@ -99,7 +101,7 @@ export function renderRestartScript(target: RollTarget): string {
     `newest=$(for f in "$(command -v k3s)" ${K3S_CONFIG_FILE} ${K3S_TOKEN_FILE} ${K3S_AGENT_TOKEN_FILE}; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)`,
     'if [ "$newest" -ge "$started" ]; then',
     `  say "restarting ${u}: its binary or config changed after it started ($since)"`,
-    `  systemctl restart ${u} || fail "systemctl restart ${u} failed"`,
+    `  systemctl restart ${u} || fail "systemctl restart ${u} failed: $(why)"`,
     `  echo "record restarted ${u}"`,
     "else",
     `  say "${u} already runs the current binary and config"`,

@@ -104,7 +104,7 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
     assert.strictEqual(failed.status, 1);
     assert.match(
       failed.output,
-      /k3s-vm-piglet: FAILED: not Ready at v1\.33\.6\+k3s1 after 30s; last seen: /,
+      /k3s-vm-piglet: FAILED: (not Ready at v1\.33\.6\+k3s1 after 30s; last seen: |systemctl (start|restart) k3s failed: )/,
     );
     const events = eventsSince(mark);
     assert.ok(mutatingOn(events, ["k3s-vm-pve"]).length > 0, "the first node was rolled");
@@ -114,7 +114,16 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
       "the node after the failed one was touched",
     );
 
+    // The owner finds and fixes the node, and starts K3s again; preflight refuses until then.
     rmSync(join(FAULT_DIR, "k3s-vm-piglet"), { recursive: true });
+    const refused = await ws.up();
+    assert.strictEqual(refused.status, 1);
+    assert.match(
+      refused.output,
+      /cluster unhealthy, refusing to start: node `k3s-vm-piglet`: its etcd member is not healthy/,
+    );
+    const started = onHost("127.0.0.22", hostKey("k3s-vm-piglet"), "systemctl start k3s");
+    assert.strictEqual(started.status, 0, started.output);
     const again = await ws.up();
     assert.strictEqual(again.status, 0, again.output);
     for (const [address, name] of [
