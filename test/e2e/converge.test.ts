@@ -14,6 +14,7 @@ import {
   Workspace,
 } from "./harness";
 import { downIntervals, LAB_ELECTION_TIMEOUT_MS, startWriter } from "./rollChecks";
+import { editStack } from "./stackEdit";
 
 const FIXTURE = join(REPO, "lab", "fixtures", "post.yaml");
 const hostKey = (name: string) =>
@@ -189,13 +190,82 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     assert.ok(!outputs.includes(keyBody) && !outputs.includes(LAB_TOKEN));
   });
 
+  it("a one-minor version bump previews and applies just that: one K3s restart per node", async () => {
+    editStack(ws, (config) => (config["k3s-homelab:cluster"].k3sVersion = "v1.34.2+k3s1"));
+    const preview = await ws.preview(false);
+    assert.strictEqual(preview.status, 0, preview.output);
+    for (const g of GUESTS) {
+      assert.ok(
+        preview.output.includes(`${g.name}: K3s v1.33.6+k3s1→v1.34.2+k3s1`),
+        `${g.name} plan`,
+      );
+    }
+    const mark = eventMark();
+    const run = await ws.up();
+    assert.strictEqual(run.status, 0, run.output);
+    const mutating = eventsSince(mark)
+      .filter((e) => e.mutating)
+      .map((e) => `${e.host} ${e.tool} ${e.action}`);
+    for (const g of GUESTS) {
+      assert.strictEqual(
+        sh(g.address, g.name, "k3s --version | head -n 1 | cut -d' ' -f3"),
+        "v1.34.2+k3s1",
+      );
+      assert.strictEqual(
+        mutating.filter((m) => m === `${g.name} systemctl restart`).length,
+        1,
+        g.name,
+      );
+      assert.strictEqual(
+        mutating.filter((m) => m === `${g.name} installer install`).length,
+        1,
+        g.name,
+      );
+    }
+    assert.deepStrictEqual(
+      mutating.filter((m) => / qm /.test(m)),
+      [],
+      "no VM was touched",
+    );
+  });
+
+  it("renaming a node leaves its files in place and restarts nothing", async () => {
+    editStack(ws, (config) => {
+      const nodes = config["k3s-homelab:nodes"];
+      nodes["fawn-vm"] = { ...nodes["k3s-vm-fawn"], nodeName: "k3s-vm-fawn" };
+      delete nodes["k3s-vm-fawn"];
+      config["k3s-homelab:cluster"].rollOrder = ["k3s-vm-pve", "k3s-vm-piglet", "fawn-vm"];
+    });
+    const mark = eventMark();
+    const run = await ws.up();
+    assert.strictEqual(run.status, 0, run.output);
+    assert.match(
+      run.output,
+      /left \/etc\/sysctl\.d\/99-etcd\.conf: it no longer holds what this resource wrote/,
+    );
+    assert.strictEqual(
+      sh("127.0.0.23", "k3s-vm-fawn", "head -n 1 /etc/sysctl.d/99-etcd.conf"),
+      "# Managed by k3s-homelab (Pulumi resource fawn-vm-sysctl-apply). Edits are overwritten by `pulumi up`.",
+    );
+    assert.strictEqual(
+      sh("127.0.0.13", "fawn", "ls /etc/modprobe.d/zz-k3s-homelab-zfs.conf"),
+      "/etc/modprobe.d/zz-k3s-homelab-zfs.conf",
+    );
+    assert.deepStrictEqual(
+      eventsSince(mark)
+        .filter((e) => e.mutating)
+        .map((e) => `${e.host} ${e.tool} ${e.action}`),
+      [],
+    );
+  });
+
   it("destroy removes only the program's files and leaves K3s and the VMs", async () => {
     const mark = eventMark();
     const run = await ws.destroy();
     assert.strictEqual(run.status, 0, run.output);
     assert.match(
       run.output,
-      /destroy leaves \/etc\/rancher\/k3s\/config\.yaml and K3s v1\.33\.6\+k3s1 installed/,
+      /destroy leaves \/etc\/rancher\/k3s\/config\.yaml and K3s v1\.34\.2\+k3s1 installed/,
     );
     for (const g of GUESTS) {
       assert.strictEqual(
@@ -204,7 +274,7 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
       );
       assert.strictEqual(
         sh(g.address, g.name, "k3s --version | head -n 1 | cut -d' ' -f3"),
-        "v1.33.6+k3s1",
+        "v1.34.2+k3s1",
       );
       assert.strictEqual(
         sh(g.hostAddress, g.host, "ls /etc/modprobe.d/zz-k3s-homelab-zfs.conf 2>/dev/null | wc -l"),
