@@ -1,4 +1,5 @@
 import { shellQuote } from "../components/render/shell";
+import { LATER_SYSCTL_FILES } from "../components/render/sysctlScript";
 import { renderNodeProbe, SECTION } from "./scripts";
 
 /** Where K3s keeps etcd (`db/etcd`): fio measures this file system. */
@@ -15,33 +16,9 @@ export const DOCTOR_METRIC_FAMILIES: readonly string[] = [
   "process_start_time_seconds",
 ];
 
-/** Directories systemd-sysctl reads, as in components/render/sysctlScript.ts. */
-const SYSCTL_DIRS =
-  "/etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d";
-
 function mark(name: string): string {
   return `printf '\\n${SECTION} %s\\n' '${name}'`;
 }
-
-/**
- * The files applied after 99-etcd.conf at boot, exactly as the sysctl apply step finds them
- * (a unit test keeps the two texts identical).
- */
-export const LATER_SYSCTL_FILES = [
-  "later_files() {",
-  `  for d in ${SYSCTL_DIRS}; do`,
-  '    for f in "$d"/*.conf; do',
-  '      [ -e "$f" ] || continue',
-  "      b=${f##*/}",
-  '      [ "$b" = 99-etcd.conf ] && continue',
-  '      [ "$(printf \'%s\\n%s\\n\' "$b" 99-etcd.conf | LC_ALL=C sort | tail -n 1)" = "$b" ] && echo "$f"',
-  "    done",
-  "  done",
-  "  [ -e /etc/sysctl.conf ] && readlink -f /etc/sysctl.conf",
-  "  return 0",
-  "}",
-  "LATER=$(later_files | sort -u)",
-];
 
 /**
  * Read-only, for `npm run doctor`: the preflight node probe (renderNodeProbe, unchanged) followed

@@ -5,6 +5,24 @@ import { prelude, writeFileIfChanged } from "./shell";
 const SYSCTL_DIRS =
   "/etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d";
 
+/** Shell lines setting LATER to the files applied after 99-etcd.conf at boot (those that sort
+ * after it, and /etc/sysctl.conf). Shared with the doctor's read-only probe. */
+export const LATER_SYSCTL_FILES: readonly string[] = [
+  "later_files() {",
+  `  for d in ${SYSCTL_DIRS}; do`,
+  '    for f in "$d"/*.conf; do',
+  '      [ -e "$f" ] || continue',
+  "      b=${f##*/}",
+  '      [ "$b" = 99-etcd.conf ] && continue',
+  '      [ "$(printf \'%s\\n%s\\n\' "$b" 99-etcd.conf | LC_ALL=C sort | tail -n 1)" = "$b" ] && echo "$f"',
+  "    done",
+  "  done",
+  "  [ -e /etc/sysctl.conf ] && readlink -f /etc/sysctl.conf",
+  "  return 0",
+  "}",
+  "LATER=$(later_files | sort -u)",
+];
+
 /**
  * Writes 99-etcd.conf when it differs, applies only that file when a live value differs, reads
  * every value back, and warns about later files that set a key again (they win at boot).
@@ -35,19 +53,7 @@ export function renderSysctlApplyScript(
     "BAD=$(mismatches | tr '\\n' ' ')",
     '[ -z "$BAD" ] || fail "live values did not take: $BAD"',
     "# Files that sort after 99-etcd.conf (and /etc/sysctl.conf) are applied later at boot.",
-    "later_files() {",
-    `  for d in ${SYSCTL_DIRS}; do`,
-    '    for f in "$d"/*.conf; do',
-    '      [ -e "$f" ] || continue',
-    "      b=${f##*/}",
-    '      [ "$b" = 99-etcd.conf ] && continue',
-    '      [ "$(printf \'%s\\n%s\\n\' "$b" 99-etcd.conf | LC_ALL=C sort | tail -n 1)" = "$b" ] && echo "$f"',
-    "    done",
-    "  done",
-    "  [ -e /etc/sysctl.conf ] && readlink -f /etc/sysctl.conf",
-    "  return 0",
-    "}",
-    "LATER=$(later_files | sort -u)",
+    ...LATER_SYSCTL_FILES,
     "override() {",
     "  pattern=$(printf '%s' \"$1\" | sed 's/[.\\/]/[.\\/]/g')",
     "  for f in $LATER; do",

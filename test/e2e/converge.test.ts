@@ -1,6 +1,5 @@
 import * as assert from "assert";
 import { readFileSync } from "fs";
-import { join } from "path";
 import {
   eventMark,
   eventsSince,
@@ -8,43 +7,15 @@ import {
   labUp,
   LAB_CLIENT_KEY,
   LAB_TOKEN,
-  onHost,
-  REPO,
   requireLabMachine,
   Workspace,
 } from "./harness";
 import { downIntervals, LAB_ELECTION_TIMEOUT_MS, startWriter } from "./rollChecks";
 import { editStack } from "./stackEdit";
+import { POST_FIXTURE, POST_GUESTS, sh } from "./postCluster";
 
-const FIXTURE = join(REPO, "lab", "fixtures", "post.yaml");
-const hostKey = (name: string) =>
-  readFileSync(join(REPO, "lab", "keys", `${name}_ed25519.pub`), "utf8")
-    .split(" ")
-    .slice(0, 2)
-    .join(" ");
-const GUESTS = [
-  { name: "k3s-vm-pve", address: "127.0.0.21", host: "pve", hostAddress: "127.0.0.11", vmid: 105 },
-  {
-    name: "k3s-vm-piglet",
-    address: "127.0.0.22",
-    host: "piglet",
-    hostAddress: "127.0.0.12",
-    vmid: 106,
-  },
-  {
-    name: "k3s-vm-fawn",
-    address: "127.0.0.23",
-    host: "fawn",
-    hostAddress: "127.0.0.13",
-    vmid: 108,
-  },
-];
-
-function sh(address: string, name: string, command: string): string {
-  const run = onHost(address, hostKey(name), command);
-  assert.strictEqual(run.status, 0, `${name}: ${command}\n${run.output}`);
-  return run.stdout.trim();
-}
+const FIXTURE = POST_FIXTURE;
+const GUESTS = POST_GUESTS;
 
 describe("e2e: the post's cluster, converged by the real engine over SSH", function () {
   this.timeout(30 * 60 * 1000);

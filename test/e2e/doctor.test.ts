@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from "fs";
 import { join } from "path";
 import { labDown, labUp, LAB_CLIENT_KEY, LAB_TOKEN, onHost, REPO, Workspace } from "./harness";
+import { POST_GUESTS } from "./postCluster";
 
 /**
  * `npm run doctor` against the lab's post cluster: real sshd, real etcd members (one made slow
@@ -13,23 +14,7 @@ import { labDown, labUp, LAB_CLIENT_KEY, LAB_TOKEN, onHost, REPO, Workspace } fr
 const FIXTURE = join(REPO, "lab", "fixtures", "post.yaml");
 const STATE = join(REPO, ".state", "e2e-doctor");
 const KEY = join(STATE, "client");
-const GUESTS = [
-  { name: "k3s-vm-pve", address: "127.0.0.21", host: "pve", hostAddress: "127.0.0.11", vmid: 105 },
-  {
-    name: "k3s-vm-piglet",
-    address: "127.0.0.22",
-    host: "piglet",
-    hostAddress: "127.0.0.12",
-    vmid: 106,
-  },
-  {
-    name: "k3s-vm-fawn",
-    address: "127.0.0.23",
-    host: "fawn",
-    hostAddress: "127.0.0.13",
-    vmid: 108,
-  },
-];
+const GUESTS = POST_GUESTS;
 const SLOW = GUESTS[1];
 /** strace's injected delay before each of the slow member's fdatasync calls, in µs. */
 const SLOW_DELAY_US = 150_000;

@@ -13,13 +13,8 @@ import {
   stackFileWith,
   Workspace,
 } from "./harness";
-import { readFileSync } from "fs";
+import { labHostKey } from "./postCluster";
 
-const hostKey = (name: string) =>
-  readFileSync(join(REPO, "lab", "keys", `${name}_ed25519.pub`), "utf8")
-    .split(" ")
-    .slice(0, 2)
-    .join(" ");
 const mutatingOn = (events: ReturnType<typeof eventsSince>, hosts: string[]) =>
   events
     .filter((e) => e.mutating && hosts.includes(e.host))
@@ -40,7 +35,7 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
 
   it("refuses to start on an unhealthy cluster and changes nothing", async () => {
     labUp(POST);
-    const stopped = onHost("127.0.0.22", hostKey("k3s-vm-piglet"), "systemctl stop k3s");
+    const stopped = onHost("127.0.0.22", labHostKey("k3s-vm-piglet"), "systemctl stop k3s");
     assert.strictEqual(stopped.status, 0, stopped.output);
     const ws = new Workspace("e2e-unhealthy");
     const mark = eventMark();
@@ -122,7 +117,7 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
       refused.output,
       /cluster unhealthy, refusing to start: node `k3s-vm-piglet`: its etcd member is not healthy/,
     );
-    const started = onHost("127.0.0.22", hostKey("k3s-vm-piglet"), "systemctl start k3s");
+    const started = onHost("127.0.0.22", labHostKey("k3s-vm-piglet"), "systemctl start k3s");
     assert.strictEqual(started.status, 0, started.output);
     const again = await ws.up();
     assert.strictEqual(again.status, 0, again.output);
@@ -132,7 +127,7 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
     ]) {
       const version = onHost(
         address,
-        hostKey(name),
+        labHostKey(name),
         "k3s kubectl get node " + name + " -o jsonpath='{.status.nodeInfo.kubeletVersion}'",
       );
       assert.strictEqual(version.stdout.trim(), "v1.33.6+k3s1", name);
@@ -141,7 +136,7 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
 
   it("a guest that cannot be reached makes up fail naming it, before any step", async () => {
     labUp(POST);
-    const stop = onHost("127.0.0.13", hostKey("fawn"), "qm stop 108");
+    const stop = onHost("127.0.0.13", labHostKey("fawn"), "qm stop 108");
     assert.strictEqual(stop.status, 0, stop.output);
     const ws = new Workspace("e2e-unreachable");
     const mark = eventMark();

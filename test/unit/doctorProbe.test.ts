@@ -1,11 +1,6 @@
 import * as assert from "assert";
-import { renderSysctlApplyScript } from "../../components/render";
 import { parseDoctorNodeProbe } from "../../doctor/readings";
-import {
-  LATER_SYSCTL_FILES,
-  renderDoctorNodeProbe,
-  renderFioScript,
-} from "../../probe/doctorScripts";
+import { renderDoctorNodeProbe, renderFioScript } from "../../probe/doctorScripts";
 import { renderNodeProbe } from "../../probe/scripts";
 import { assertGolden } from "./golden";
 
@@ -22,10 +17,6 @@ describe("doctor: remote scripts", () => {
   });
   it("starts with the preflight probe, unchanged", () => {
     assert.ok(renderDoctorNodeProbe(KEYS, true).startsWith(renderNodeProbe(KEYS, true)));
-  });
-  it("finds later sysctl files exactly as the sysctl apply step does", () => {
-    const apply = renderSysctlApplyScript("n", "x\n", { "vm.swappiness": "10" });
-    assert.ok(apply.includes(LATER_SYSCTL_FILES.join("\n")), "later_files() drifted");
   });
   it("fio script (golden): etcd's check, the test dir removed on every way out", () => {
     const script = renderFioScript({ runtimeSeconds: 300, minFreeKiB: 262144 });

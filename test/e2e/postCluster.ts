@@ -1,0 +1,39 @@
+import * as assert from "assert";
+import { readFileSync } from "fs";
+import { join } from "path";
+import { onHost, REPO } from "./harness";
+
+/** The lab's post fixture: each guest, its address, its Proxmox host and VM id. */
+export const POST_FIXTURE = join(REPO, "lab", "fixtures", "post.yaml");
+export const POST_GUESTS = [
+  { name: "k3s-vm-pve", address: "127.0.0.21", host: "pve", hostAddress: "127.0.0.11", vmid: 105 },
+  {
+    name: "k3s-vm-piglet",
+    address: "127.0.0.22",
+    host: "piglet",
+    hostAddress: "127.0.0.12",
+    vmid: 106,
+  },
+  {
+    name: "k3s-vm-fawn",
+    address: "127.0.0.23",
+    host: "fawn",
+    hostAddress: "127.0.0.13",
+    vmid: 108,
+  },
+];
+
+/** A test host's committed (test-only) public host key line. */
+export function labHostKey(name: string): string {
+  return readFileSync(join(REPO, "lab", "keys", `${name}_ed25519.pub`), "utf8")
+    .split(" ")
+    .slice(0, 2)
+    .join(" ");
+}
+
+/** Runs a command on a test host and returns its trimmed stdout; fails the test on a non-zero exit. */
+export function sh(address: string, name: string, command: string): string {
+  const run = onHost(address, labHostKey(name), command);
+  assert.strictEqual(run.status, 0, `${name}: ${command}\n${run.output}`);
+  return run.stdout.trim();
+}
