@@ -48,6 +48,8 @@ export class Workspace {
     readonly name: string,
     readonly stackName = "lab",
     stackFile = join(REPO, "Pulumi.lab.yaml"),
+    /** The cluster token the fixture's servers were installed with. */
+    private readonly token = LAB_TOKEN,
   ) {
     this.dir = join(REPO, ".state", name, "project");
     this.backend = join(REPO, ".state", name, "backend");
@@ -87,7 +89,7 @@ export class Workspace {
         value: readFileSync(LAB_CLIENT_KEY, "utf8"),
         secret: true,
       });
-      await stack.setConfig("k3s-homelab:token", { value: LAB_TOKEN, secret: true });
+      await stack.setConfig("k3s-homelab:token", { value: this.token, secret: true });
       return stack;
     })();
     return this.stackPromise;

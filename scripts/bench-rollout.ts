@@ -60,14 +60,13 @@ async function rollout(n: number) {
   const file = n === 3 ? fixture("bench-3", "post.yaml") : fixture("bench-5", "five.yaml");
   labUp(file);
   try {
-    const nodes = (parse(readFileSync(file, "utf8")) as { guests: { name: string }[] }).guests.map(
-      (g) => g.name,
-    );
-    const ws = new Workspace(
-      `bench-${n}`,
-      "bench",
-      stackFileForFixture(`bench-${n}`, file, { gateTimeoutSeconds: 300 }),
-    );
+    const doc = parse(readFileSync(file, "utf8")) as {
+      guests: { name: string }[];
+      k3s: { token: string };
+    };
+    const nodes = doc.guests.map((g) => g.name);
+    const stack = stackFileForFixture(`bench-${n}`, file, { gateTimeoutSeconds: 300 });
+    const ws = new Workspace(`bench-${n}`, "bench", stack, doc.k3s.token);
     const mark = eventMark();
     const [run, wall] = await timed(`converge ${n} servers`, () => ws.up());
     if (run.status !== 0) throw new Error(`up failed:\n${run.output.slice(-3000)}`);
