@@ -40,7 +40,8 @@ export function restartPlusGate(events: readonly LabEvent[], node: string): numb
     (e) =>
       e.tool === "k3s" &&
       e.action === "kubectl" &&
-      JSON.stringify(e.args ?? []).includes(node) &&
+      Array.isArray(e.args) &&
+      e.args.includes(node) &&
       e.ts > off.ts,
   );
   const last = reads.filter((e) => e.exitCode === 0).pop();
