@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection } from "./connection";
+import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection, withRepairs } from "./connection";
 import {
   SYSCTL_FILE,
   removeFileIfOwned,
@@ -19,6 +19,8 @@ export interface GuestSysctlArgs {
   readonly privateKey: pulumi.Input<string>;
   /** sysctl keys and values for /etc/sysctl.d/99-etcd.conf. */
   readonly sysctl: Readonly<Record<string, string>>;
+  /** Drift repairs seen by a refresh; a new value runs the step again. Default none. */
+  readonly repairs?: pulumi.Input<number>;
 }
 
 /** /etc/sysctl.d/99-etcd.conf on one guest, applied live from that file only. Disturbs nothing,
@@ -36,7 +38,7 @@ export class GuestSysctl extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: sshConnection(args.endpoint, args.privateKey),
-        create: renderSysctlApplyScript(args.node, content, args.sysctl),
+        create: withRepairs(renderSysctlApplyScript(args.node, content, args.sysctl), args.repairs),
         delete: [
           prelude(args.node),
           removeFileIfOwned(SYSCTL_FILE, sha256(content)),

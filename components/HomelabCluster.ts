@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSecrets, ClusterSpec } from "../config";
 import { GuestSysctl } from "./GuestSysctl";
 import { K3sNode } from "./K3sNode";
+import { desiredLiveValues, NodeLiveState } from "./NodeLiveState";
 import { ProxmoxHost } from "./ProxmoxHost";
 import { parseDiskReport, parseSysctlOverrides, RollRecord } from "./reports";
 import { rollPlan } from "./rollPlan";
@@ -46,10 +47,47 @@ export class HomelabCluster extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    const hasAgentToken = secrets.agentToken !== undefined;
+    const repairs: Record<string, pulumi.Output<number>> = {};
     for (const node of spec.nodes) {
+      const host = spec.hosts.find((h) => h.name === node.host)!;
+      repairs[node.name] = new NodeLiveState(
+        `${node.name}-live`,
+        {
+          node: node.name,
+          values: desiredLiveValues(spec, node, hasAgentToken),
+          target: pulumi.secret(
+            pulumi.output(privateKey).apply((key) => ({
+              guest: {
+                address: node.address,
+                port: node.port,
+                user: node.user,
+                hostKey: node.hostKey,
+              },
+              host: {
+                address: host.address,
+                port: host.port,
+                user: host.user,
+                hostKey: host.hostKey,
+              },
+              privateKey: key,
+              vmid: node.vmid,
+              diskKey: node.disk,
+              sysctlKeys: Object.keys(node.sysctl),
+            })),
+          ),
+        },
+        { parent: this },
+      ).repairs;
       this.sysctl[node.name] = new GuestSysctl(
         `${node.name}-sysctl`,
-        { node: node.name, endpoint: node, privateKey, sysctl: node.sysctl },
+        {
+          node: node.name,
+          endpoint: node,
+          privateKey,
+          sysctl: node.sysctl,
+          repairs: repairs[node.name],
+        },
         { parent: this },
       );
     }
@@ -66,6 +104,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
           privateKey,
           token: secrets.token,
           agentToken: secrets.agentToken,
+          repairs: repairs[node.name],
           after: previous ? [previous.gate] : undefined,
         },
         { parent: this },

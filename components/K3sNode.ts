@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, NodeSpec } from "../config";
-import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection } from "./connection";
+import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection, withRepairs } from "./connection";
 import { parseRollRecord, RollRecord } from "./reports";
 import {
   K3S_CONFIG_FILE,
@@ -35,6 +35,8 @@ export interface K3sNodeArgs {
   readonly token: pulumi.Input<string>;
   /** The agent token (a secret), when the cluster uses one; default none. */
   readonly agentToken?: pulumi.Input<string>;
+  /** Drift repairs seen by a refresh; a new value runs the node's roll again. Default none. */
+  readonly repairs?: pulumi.Input<number>;
   /** Resources this node's roll waits for (the previous node's gate); default none. */
   readonly after?: pulumi.Input<pulumi.Resource>[];
 }
@@ -111,7 +113,7 @@ export class K3sNode extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: gateConnection,
-        create: renderClusterCheckScript(target),
+        create: withRepairs(renderClusterCheckScript(target), args.repairs),
       },
       { parent: this, dependsOn: args.after },
     );
@@ -132,11 +134,9 @@ export class K3sNode extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: guest,
-        create: renderPrepareScript(
-          target,
-          configYaml,
-          cluster.installerUrl,
-          node.controllerChange,
+        create: withRepairs(
+          renderPrepareScript(target, configYaml, cluster.installerUrl, node.controllerChange),
+          args.repairs,
         ),
         delete: leaves(`${K3S_CONFIG_FILE} and K3s ${node.k3sVersion} installed`),
       },
@@ -147,16 +147,19 @@ export class K3sNode extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: sshConnection(args.host, args.privateKey),
-        create: renderDiskScript({
-          who: `${node.name} (VM ${node.vmid} on ${args.host.name})`,
-          vmid: node.vmid,
-          disk: node.disk,
-          cache: cluster.disk.cache,
-          iothread: cluster.disk.iothread,
-          controllerChange: node.controllerChange,
-          rebootTimeoutSeconds: cluster.gateTimeoutSeconds,
-          fingerprint: target.fingerprint,
-        }),
+        create: withRepairs(
+          renderDiskScript({
+            who: `${node.name} (VM ${node.vmid} on ${args.host.name})`,
+            vmid: node.vmid,
+            disk: node.disk,
+            cache: cluster.disk.cache,
+            iothread: cluster.disk.iothread,
+            controllerChange: node.controllerChange,
+            rebootTimeoutSeconds: cluster.gateTimeoutSeconds,
+            fingerprint: target.fingerprint,
+          }),
+          args.repairs,
+        ),
         delete: leaves(`the disk options of VM ${node.vmid} as they are`),
       },
       { parent: this, dependsOn: [prepare] },
@@ -166,7 +169,7 @@ export class K3sNode extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: guestAfterRestart,
-        create: renderRestartScript(target),
+        create: withRepairs(renderRestartScript(target), args.repairs),
       },
       { parent: this, dependsOn: [disk] },
     );
@@ -179,7 +182,7 @@ export class K3sNode extends pulumi.ComponentResource {
           args.privateKey,
           dialLimitFor(cluster.gateTimeoutSeconds),
         ),
-        create: renderGateScript(target, cluster.gateTimeoutSeconds),
+        create: withRepairs(renderGateScript(target, cluster.gateTimeoutSeconds), args.repairs),
       },
       { parent: this, dependsOn: [restart] },
     );

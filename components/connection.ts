@@ -33,3 +33,14 @@ export function sshConnection(
 
 /** Options every remote step shares: no stdout/stderr of an earlier run leaks into the next. */
 export const COMMON_COMMAND_ARGS = { addPreviousOutputInEnv: false } as const;
+
+/** A script that carries the node's drift-repair count in a comment: when a refresh finds drift,
+ * the count goes up and the step runs again (it converges only what differs). */
+export function withRepairs(
+  script: string,
+  repairs: pulumi.Input<number> | undefined,
+): pulumi.Input<string> {
+  return repairs === undefined
+    ? script
+    : pulumi.interpolate`${script}# drift repairs: ${repairs}\n`;
+}

@@ -6,3 +6,4 @@ export * from "./ProxmoxHost";
 export * from "./reports";
 export * from "./rollPlan";
 export * from "./render";
+export * from "./NodeLiveState";

@@ -125,12 +125,12 @@ export class Workspace {
     return result;
   }
 
-  preview(diff = true): Promise<Run> {
-    return this.run("preview", (s, onOutput) => s.preview({ diff, onOutput }));
+  preview(diff = true, refresh = false): Promise<Run> {
+    return this.run("preview", (s, onOutput) => s.preview({ diff, refresh, onOutput }));
   }
 
-  up(): Promise<Run> {
-    return this.run("up", (s, onOutput) => s.up({ onOutput }));
+  up(refresh = false): Promise<Run> {
+    return this.run("up", (s, onOutput) => s.up({ refresh, onOutput }));
   }
 
   destroy(): Promise<Run> {

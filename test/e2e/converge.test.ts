@@ -150,6 +150,53 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     );
   });
 
+  it("drift made by hand shows in preview --refresh on that node, and up --refresh converges it", async () => {
+    sh(
+      "127.0.0.23",
+      "k3s-vm-fawn",
+      "sed -i 's/^vm.swappiness = 10$/vm.swappiness = 30/' /etc/sysctl.d/99-etcd.conf && sysctl -q -p /etc/sysctl.d/99-etcd.conf",
+    );
+    sh(
+      "127.0.0.11",
+      "pve",
+      "qm set 105 --scsi0 local-zfs:vm-105-disk-0,cache=none,iothread=1,size=64G >/dev/null",
+    );
+    const mark = eventMark();
+    const preview = await ws.preview(true, true);
+    assert.strictEqual(preview.status, 0, preview.output);
+    assert.match(
+      preview.output,
+      /~ pulumi-nodejs:dynamic:Resource: \(update\)\n\s+\[id=k3s-vm-fawn\]/,
+    );
+    assert.match(
+      preview.output,
+      /~ pulumi-nodejs:dynamic:Resource: \(update\)\n\s+\[id=k3s-vm-pve\]/,
+    );
+    assert.doesNotMatch(preview.output, /\[id=k3s-vm-piglet\][^]*?~ pulumi-nodejs/);
+    assert.deepStrictEqual(
+      eventsSince(mark).filter((e) => e.mutating),
+      [],
+      "preview changed something",
+    );
+    const run = await ws.up(true);
+    assert.strictEqual(run.status, 0, run.output);
+    assert.strictEqual(sh("127.0.0.23", "k3s-vm-fawn", "sysctl -n vm.swappiness"), "10");
+    assert.match(
+      sh("127.0.0.11", "pve", "qm config 105 --current | grep '^scsi0:'"),
+      /cache=writeback/,
+    );
+    // The hand-made pending change is put back to what the VM runs, so nothing needs a restart.
+    assert.match(sh("127.0.0.11", "pve", "qm config 105 | grep '^scsi0:'"), /cache=writeback/);
+    const mutating = eventsSince(mark)
+      .filter((e) => e.mutating)
+      .map((e) => `${e.host} ${e.tool} ${e.action}`);
+    assert.ok(mutating.includes("pve qm set"), mutating.join(", "));
+    assert.ok(!mutating.some((m) => / qm reboot| systemctl restart/.test(m)), mutating.join(", "));
+    const again = await ws.preview(false, true);
+    assert.strictEqual(again.status, 0, again.output);
+    assert.match(again.output, /Resources:\n\s+\d+ unchanged/);
+  });
+
   it("never stores the private key or the token in plain text", async () => {
     const key = readFileSync(LAB_CLIENT_KEY, "utf8");
     const keyBody = key.split("\n")[1];

@@ -1,0 +1,27 @@
+import * as assert from "assert";
+import { desiredLiveValues } from "../../components/NodeLiveState";
+import { sha } from "../../components/liveRead";
+import { renderSysctlFile } from "../../components/render";
+import { buildClusterSpec } from "../../config";
+import { validRaw } from "./fixtures";
+
+describe("drift: the desired side of a node's live values", () => {
+  it("is what readLive reports for a converged node", () => {
+    const { spec } = buildClusterSpec(validRaw());
+    const fawn = spec.nodes.find((n) => n.name === "k3s-vm-fawn")!;
+    const values = desiredLiveValues(spec, fawn, false);
+    assert.deepStrictEqual(values, {
+      k3sVersion: "v1.33.6+k3s1",
+      sysctl: { "vm.swappiness": "10", "vm.dirty_ratio": "5", "vm.dirty_background_ratio": "3" },
+      sysctlFileSha: sha(renderSysctlFile("k3s-vm-fawn-sysctl-apply", fawn.sysctl)),
+      configSha: values.configSha,
+      disk: "cache=writeback iothread=1",
+    });
+    assert.match(values.configSha, /^[0-9a-f]{16}$/);
+    assert.notStrictEqual(
+      desiredLiveValues(spec, fawn, true).configSha,
+      values.configSha,
+      "agent-token-file changes config.yaml",
+    );
+  });
+});
