@@ -46,3 +46,26 @@ export const NODE_LOCAL_KEYS: readonly string[] = [
   "advertise-address",
   "bind-address",
 ];
+
+/** Keys in K3s's CriticalControlArgs: a server whose value differs from the other servers' refuses
+ * to start ("critical configuration value mismatch"), so a roll that restarts servers one at a
+ * time cannot change them. `disable` counts only for its `servicelb` and `coredns` entries. */
+export const CRITICAL_SERVER_KEYS: readonly string[] = [
+  "cluster-cidr",
+  "service-cidr",
+  "cluster-dns",
+  "cluster-domain",
+  "disable-cloud-controller",
+  "disable-helm-controller",
+  "disable-network-policy",
+  "secrets-encryption",
+  "secrets-encryption-provider",
+  "embedded-registry",
+  "flannel-backend",
+  "flannel-ipv6-masq",
+  "flannel-external-ip",
+  "egress-selector-mode",
+];
+
+/** The `disable` entries K3s treats as critical. */
+export const CRITICAL_DISABLE_ENTRIES: readonly string[] = ["servicelb", "coredns"];

@@ -1,6 +1,8 @@
 import { parse } from "yaml";
 import {
   ClusterSpec,
+  CRITICAL_DISABLE_ENTRIES,
+  CRITICAL_SERVER_KEYS,
   IMMUTABLE_SERVER_KEYS,
   NodeSpec,
   parseK3sVersion,
@@ -144,8 +146,10 @@ function planNode(
     if (changed.length > 0) {
       reasons.push(`config.yaml (${changed.join(", ")})`);
       if (restart === "none") restart = "k3s";
-      if (node.role === "server" && own.service)
-        checkImmutable(node, own.configYaml, configYaml, result);
+      if (node.role === "server" && own.service) {
+        const servers = spec.nodes.filter((n) => n.role === "server").length;
+        checkImmutable(node, own.configYaml, configYaml, servers, result);
+      }
     }
   }
   return { node: node.name, restart, reasons };
@@ -171,15 +175,42 @@ function checkVersionStep(
   }
 }
 
-function checkImmutable(node: NodeSpec, before: string, after: string, result: Preflight) {
+/** The value K3s compares for a key: its default when unset, and for `disable` only the
+ * critical entries. */
+function criticalValue(config: Record<string, unknown>, key: string): string {
+  if (key === "disable") {
+    const list = ([] as unknown[]).concat(config.disable ?? []).map(String);
+    return JSON.stringify(CRITICAL_DISABLE_ENTRIES.filter((e) => list.includes(e)));
+  }
+  return JSON.stringify(config[key] ?? K3S_DEFAULTS[key] ?? false);
+}
+
+function checkImmutable(
+  node: NodeSpec,
+  before: string,
+  after: string,
+  servers: number,
+  result: Preflight,
+) {
   const a = parseYamlMap(before);
   const b = parseYamlMap(after);
   for (const key of IMMUTABLE_SERVER_KEYS) {
-    const was = JSON.stringify(a[key] ?? K3S_DEFAULTS[key]);
-    const will = JSON.stringify(b[key] ?? K3S_DEFAULTS[key]);
+    const was = criticalValue(a, key);
+    const will = criticalValue(b, key);
     if (was !== will) {
       result.errors.push(
         `node \`${node.name}\`, \`serverConfig.${key}\`: ${was} → ${will} cannot change on a running cluster, refusing`,
+      );
+    }
+  }
+  if (servers < 2) return;
+  for (const key of [...CRITICAL_SERVER_KEYS, "disable"]) {
+    if (IMMUTABLE_SERVER_KEYS.includes(key)) continue;
+    const was = criticalValue(a, key);
+    const will = criticalValue(b, key);
+    if (was !== will) {
+      result.errors.push(
+        `node \`${node.name}\`, \`serverConfig.${key}\`: ${was} → ${will}: K3s refuses to start a server whose critical flags differ from the other servers', so a one-at-a-time roll cannot change it; change it on all servers while they are stopped, refusing`,
       );
     }
   }

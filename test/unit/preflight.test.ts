@@ -161,6 +161,38 @@ describe("preflight", () => {
     );
   });
 
+  it("refuses a change of a K3s critical flag on a running multi-server cluster", () => {
+    const raw = validRaw();
+    raw.cluster.serverConfig = { disable: ["traefik", "servicelb"], "secrets-encryption": true };
+    const errors = run(buildClusterSpec(raw).spec, converged(spec)).errors;
+    const tail =
+      ": K3s refuses to start a server whose critical flags differ from the other servers', so a one-at-a-time roll cannot change it; change it on all servers while they are stopped, refusing";
+    assert.ok(
+      errors.includes(
+        `node \`k3s-vm-pve\`, \`serverConfig.secrets-encryption\`: false → true${tail}`,
+      ),
+      errors.join("\n"),
+    );
+    assert.ok(
+      errors.includes(`node \`k3s-vm-pve\`, \`serverConfig.disable\`: [] → ["servicelb"]${tail}`),
+      errors.join("\n"),
+    );
+  });
+
+  it("lets non-critical disable entries and single-server clusters change", () => {
+    const raw = validRaw();
+    raw.cluster.serverConfig = { disable: ["traefik", "local-storage"] };
+    assert.deepStrictEqual(run(buildClusterSpec(raw).spec, converged(spec)).errors, []);
+    const single = validRaw();
+    delete single.nodes["k3s-vm-piglet"];
+    delete single.nodes["k3s-vm-fawn"];
+    delete single.cluster.rollOrder;
+    const one = buildClusterSpec(single).spec;
+    single.cluster.serverConfig = { disable: ["traefik"], "secrets-encryption": true };
+    const changed = buildClusterSpec(single).spec;
+    assert.deepStrictEqual(run(changed, converged(one)).errors, []);
+  });
+
   it("accepts writing a default explicitly", () => {
     const raw = validRaw();
     raw.cluster.serverConfig = { disable: ["traefik"], "cluster-cidr": "10.42.0.0/16" };
