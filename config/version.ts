@@ -25,7 +25,3 @@ export function compareK3sVersions(a: K3sVersion, b: K3sVersion): number {
 export function minorDistance(a: K3sVersion, b: K3sVersion): number {
   return a.major === b.major ? Math.abs(a.minor - b.minor) : Infinity;
 }
-
-export function formatK3sVersion(v: K3sVersion): string {
-  return `v${v.major}.${v.minor}.${v.patch}+k3s${v.revision}`;
-}
