@@ -37,13 +37,18 @@ export async function homelabProgram() {
   );
   for (const warning of verdict.warnings) pulumi.log.warn(warning);
   if (verdict.errors.length > 0) refuse("preflight refused the roll", verdict.errors);
-  pulumi.log.info(formatPlan(verdict.plan));
+  pulumi.log.info(formatPlan(verdict.plan, verdict.repairs));
 
-  const cluster = new HomelabCluster("homelab", { spec, secrets });
+  const repair = spec.roll.repair
+    ? Object.fromEntries(verdict.repairs.map((r) => [r.node, r.reason]))
+    : undefined;
+  const cluster = new HomelabCluster("homelab", { spec, secrets, repair });
   return {
     /** Per node: desired version and sysctl, what the last run saw of disk, host txg and the gate. */
     nodes: cluster.report,
     /** What this run planned to restart, in order. */
     plan: verdict.plan,
+    /** In repair mode: the nodes found unhealthy, restarted first. */
+    ...(repair ? { repair: verdict.repairs } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { ClusterSecrets, ClusterSpec } from "../config";
 import { GuestSysctl } from "./GuestSysctl";
 import { K3sNode } from "./K3sNode";
 import { desiredLiveValues, NodeLiveState } from "./NodeLiveState";
+import { NodeRepair } from "./NodeRepair";
 import { ProxmoxHost } from "./ProxmoxHost";
 import { parseDiskReport, parseSysctlOverrides, RollRecord } from "./reports";
 import { rollPlan } from "./rollPlan";
@@ -12,6 +13,9 @@ export interface HomelabClusterArgs {
   readonly spec: ClusterSpec;
   /** SSH key and join tokens, as secret Outputs. */
   readonly secrets: ClusterSecrets<pulumi.Input<string>>;
+  /** Repair mode (`cluster.roll.repair`): per unhealthy node, what preflight found; each node's
+   * K3s restarts first when still unhealthy, before the roll. Default: no repair steps. */
+  readonly repair?: Readonly<Record<string, string>>;
 }
 
 /** Per node, what the stack reports after `pulumi up`. */
@@ -33,6 +37,8 @@ export interface NodeReport {
 export class HomelabCluster extends pulumi.ComponentResource {
   public readonly hosts: Record<string, ProxmoxHost> = {};
   public readonly nodes: Record<string, K3sNode> = {};
+  /** Repair mode only: each node's repair steps. */
+  public readonly repairs: Record<string, NodeRepair> = {};
   public readonly sysctl: Record<string, GuestSysctl> = {};
   public readonly report: Record<string, NodeReport> = {};
 
@@ -91,7 +97,23 @@ export class HomelabCluster extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    let previous: K3sNode | undefined;
+    let previous: { gate: pulumi.Resource } | undefined;
+    if (args.repair) {
+      for (const { node, gateVia } of rollPlan(spec)) {
+        previous = this.repairs[node.name] = new NodeRepair(
+          `${node.name}-repair`,
+          {
+            node,
+            reason: args.repair[node.name],
+            gateVia,
+            privateKey,
+            gateTimeoutSeconds: spec.gateTimeoutSeconds,
+            after: previous ? [previous.gate] : undefined,
+          },
+          { parent: this },
+        );
+      }
+    }
     for (const { node, gateVia } of rollPlan(spec)) {
       const host = spec.hosts.find((h) => h.name === node.host)!;
       previous = this.nodes[node.name] = new K3sNode(

@@ -7,12 +7,16 @@ import {
   K3S_CONFIG_FILE,
   prelude,
   renderClusterCheckScript,
+  renderDiskCheckScript,
   renderDiskScript,
+  renderDrainScript,
   renderGateScript,
   renderK3sConfig,
   renderPrepareScript,
   renderRestartScript,
   renderTokenScript,
+  header,
+  DiskTarget,
   RollTarget,
   sha256,
 } from "./render";
@@ -23,7 +27,7 @@ export interface K3sNodeArgs {
   /** Cluster-wide settings the node's files and steps need. */
   readonly cluster: Pick<
     ClusterSpec,
-    "registrationAddress" | "serverConfig" | "installerUrl" | "gateTimeoutSeconds" | "disk"
+    "registrationAddress" | "serverConfig" | "installerUrl" | "gateTimeoutSeconds" | "disk" | "roll"
   >;
   /** The Proxmox host running the VM. */
   readonly host: SshEndpoint & { readonly name: string };
@@ -56,13 +60,22 @@ export function nodeConfigYaml(
   });
 }
 
-/** Hash of everything the roll converges on this node: any change re-runs all its steps. */
+/** Hash of everything the roll converges on this node: any change re-runs all its steps. The
+ * drain settings count when drain is on, so turning it on or changing its timeout re-runs prepare
+ * and the disk check too, and the drain never reads what an older run of them printed. */
 export function rollFingerprint(
   node: NodeSpec,
   configYaml: string,
   disk: ClusterSpec["disk"],
+  roll?: Pick<ClusterSpec["roll"], "drain" | "drainTimeoutSeconds">,
 ): string {
-  const desired = { version: node.k3sVersion, configYaml, disk, controller: node.controllerChange };
+  const desired = {
+    version: node.k3sVersion,
+    configYaml,
+    disk,
+    controller: node.controllerChange,
+    ...(roll?.drain ? { drainTimeoutSeconds: roll.drainTimeoutSeconds } : {}),
+  };
   return sha256(JSON.stringify(desired)).slice(0, 16);
 }
 
@@ -93,8 +106,9 @@ export class K3sNode extends pulumi.ComponentResource {
       nodeName: node.nodeName,
       role: node.role,
       k3sVersion: node.k3sVersion,
-      fingerprint: rollFingerprint(node, configYaml, cluster.disk),
+      fingerprint: rollFingerprint(node, configYaml, cluster.disk, cluster.roll),
     };
+    const drain = cluster.roll.drain;
     const guest = sshConnection(node, args.privateKey);
     const guestAfterRestart = sshConnection(
       node,
@@ -135,34 +149,65 @@ export class K3sNode extends pulumi.ComponentResource {
         ...COMMON_COMMAND_ARGS,
         connection: guest,
         create: withRepairs(
-          renderPrepareScript(target, configYaml, cluster.installerUrl, node.controllerChange),
+          renderPrepareScript(
+            target,
+            configYaml,
+            cluster.installerUrl,
+            node.controllerChange,
+            drain,
+          ),
           args.repairs,
         ),
         delete: leaves(`${K3S_CONFIG_FILE} and K3s ${node.k3sVersion} installed`),
       },
       { parent: this, dependsOn: [token] },
     );
+    const diskTarget: DiskTarget = {
+      who: `${node.name} (VM ${node.vmid} on ${args.host.name})`,
+      vmid: node.vmid,
+      disk: node.disk,
+      cache: cluster.disk.cache,
+      iothread: cluster.disk.iothread,
+      controllerChange: node.controllerChange,
+      rebootTimeoutSeconds: cluster.gateTimeoutSeconds,
+      fingerprint: target.fingerprint,
+    };
+    // Optional: cordon and drain, only when the prepare step or the disk check says a restart
+    // follows (they print `restart-follows ...`; the drain reads both on stdin).
+    let drained: command.remote.Command | undefined;
+    if (drain) {
+      const diskCheck = new command.remote.Command(
+        `${name}-disk-check`,
+        {
+          ...COMMON_COMMAND_ARGS,
+          connection: sshConnection(args.host, args.privateKey),
+          create: withRepairs(renderDiskCheckScript(diskTarget), args.repairs),
+        },
+        { parent: this, dependsOn: [prepare] },
+      );
+      drained = new command.remote.Command(
+        `${name}-drain`,
+        {
+          ...COMMON_COMMAND_ARGS,
+          connection: gateConnection,
+          create: withRepairs(
+            renderDrainScript(target, cluster.roll.drainTimeoutSeconds, header(target, "drain")),
+            args.repairs,
+          ),
+          stdin: pulumi.interpolate`${prepare.stdout}\n${diskCheck.stdout}\n`,
+        },
+        { parent: this, dependsOn: [diskCheck] },
+      );
+    }
     const disk = new command.remote.Command(
       `${name}-disk`,
       {
         ...COMMON_COMMAND_ARGS,
         connection: sshConnection(args.host, args.privateKey),
-        create: withRepairs(
-          renderDiskScript({
-            who: `${node.name} (VM ${node.vmid} on ${args.host.name})`,
-            vmid: node.vmid,
-            disk: node.disk,
-            cache: cluster.disk.cache,
-            iothread: cluster.disk.iothread,
-            controllerChange: node.controllerChange,
-            rebootTimeoutSeconds: cluster.gateTimeoutSeconds,
-            fingerprint: target.fingerprint,
-          }),
-          args.repairs,
-        ),
+        create: withRepairs(renderDiskScript(diskTarget), args.repairs),
         delete: leaves(`the disk options of VM ${node.vmid} as they are`),
       },
-      { parent: this, dependsOn: [prepare] },
+      { parent: this, dependsOn: drained ? [drained] : [prepare] },
     );
     const restart = new command.remote.Command(
       `${name}-restart`,
@@ -188,7 +233,7 @@ export class K3sNode extends pulumi.ComponentResource {
     );
     this.diskReport = disk.stdout;
     this.record = pulumi
-      .all([prepare.stdout, disk.stdout, restart.stdout, this.gate.stdout])
+      .all([prepare.stdout, drained?.stdout ?? "", disk.stdout, restart.stdout, this.gate.stdout])
       .apply(parseRollRecord);
     this.registerOutputs({ gate: this.gate, diskReport: this.diskReport, record: this.record });
   }

@@ -2,6 +2,7 @@ export * from "./connection";
 export * from "./GuestSysctl";
 export * from "./HomelabCluster";
 export * from "./K3sNode";
+export * from "./NodeRepair";
 export * from "./ProxmoxHost";
 export * from "./reports";
 export * from "./rollPlan";

@@ -47,6 +47,8 @@ export function parseRollRecord(stdouts: readonly string[]): RollRecord {
     else if (key === "installed") done.push(`K3s ${value} installed`);
     else if (key === "rebooted") done.push(`qm reboot (${value.trim()})`);
     else if (key === "restarted") done.push(`${value} restarted`);
+    else if (key === "drained") done.push("drained");
+    else if (key === "uncordoned") done.push("uncordoned");
   }
   return { done, snapshot, gateSeconds, at };
 }

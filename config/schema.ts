@@ -76,8 +76,14 @@ export const RollConfig = z.strictObject({
   allowTwoServers: z.boolean().default(false),
   // Let agents skip a minor release (servers never may).
   allowAgentMinorSkip: z.boolean().default(false),
-  // Start although the cluster is unhealthy, to repair it.
+  // Repair an unhealthy cluster: restart only the members that are down or unhealthy, one at a
+  // time, each gated, before the roll (which then checks health again as usual).
   repair: z.boolean().default(false),
+  // Cordon and drain a node (kubectl drain --ignore-daemonsets --delete-emptydir-data) before
+  // its restart, and uncordon it once its gate passes. Only when a restart really follows.
+  drain: z.boolean().default(false),
+  // Longest wait, in seconds, for a drain; on timeout the node is uncordoned and up fails.
+  drainTimeoutSeconds: z.number().int().min(10).max(7200).default(300),
 });
 export type RollConfig = z.infer<typeof RollConfig>;
 
@@ -112,7 +118,13 @@ export const ClusterConfig = z.strictObject({
   // config keys, so without it nodes roll in alphabetical order.
   rollOrder: z.array(z.string()).optional(),
   // Explicit overrides of the roll's safety refusals; all off by default.
-  roll: RollConfig.default({ allowTwoServers: false, allowAgentMinorSkip: false, repair: false }),
+  roll: RollConfig.default({
+    allowTwoServers: false,
+    allowAgentMinorSkip: false,
+    repair: false,
+    drain: false,
+    drainTimeoutSeconds: 300,
+  }),
 });
 export type ClusterConfig = z.infer<typeof ClusterConfig>;
 

@@ -1,2 +1,3 @@
 export * from "./disk";
 export * from "./preflight";
+export * from "./health";

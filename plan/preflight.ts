@@ -11,6 +11,7 @@ import {
 import { rollPlan } from "../components/rollPlan";
 import { HostObservation, NodeObservation } from "../probe/observations";
 import { owedDiskChanges } from "./disk";
+import { checkHealth, memberOf, RepairEntry } from "./health";
 
 /** A machine the probe could not read: the message names it and says why. */
 export interface Unreachable {
@@ -27,7 +28,7 @@ export interface RollOverrides {
   readonly allowTwoServers: boolean;
   /** Let agents skip a minor release. */
   readonly allowAgentMinorSkip: boolean;
-  /** Start although the cluster is unhealthy (to repair it). */
+  /** Restart the unhealthy members first instead of refusing (what a restart can fix). */
   readonly repair: boolean;
 }
 
@@ -43,6 +44,8 @@ export interface Preflight {
   readonly errors: string[];
   readonly warnings: string[];
   readonly plan: NodePlan[];
+  /** In repair mode: the nodes restarted first, in roll order, and what is wrong with each. */
+  readonly repairs: RepairEntry[];
 }
 
 /** K3s's own defaults, so writing a default explicitly is not a change. */
@@ -97,7 +100,7 @@ export function preflight(
   desiredConfigYaml: (node: NodeSpec) => string,
   overrides: RollOverrides,
 ): Preflight {
-  const result: Preflight = { errors: [], warnings: [], plan: [] };
+  const result: Preflight = { errors: [], warnings: [], plan: [], repairs: [] };
   for (const [name, o] of [...observed.nodes, ...observed.hosts]) {
     if (!reachable(o)) result.errors.push(`\`${name}\`: unreachable: ${o.unreachable}`);
   }
@@ -216,58 +219,6 @@ function checkImmutable(
   }
 }
 
-function checkHealth(
-  spec: ClusterSpec,
-  observed: Observed,
-  overrides: RollOverrides,
-  result: Preflight,
-) {
-  const problems: string[] = [];
-  const servers = spec.nodes.filter((n) => n.role === "server");
-  const views = servers.map((s) => observed.nodes.get(s.name)).filter(reachable);
-  const members = views.find((v) => v.etcdMembers)?.etcdMembers;
-  if (!members) problems.push("no server answers etcd's member list");
-  for (const server of servers) {
-    const o = observed.nodes.get(server.name);
-    if (!reachable(o)) continue;
-    if (o.etcdHealthy !== true)
-      problems.push(`node \`${server.name}\`: its etcd member is not healthy`);
-    if (members && !members.some((m) => memberOf(m.name, server.nodeName))) {
-      problems.push(`node \`${server.name}\`: not in etcd's member list`);
-    }
-  }
-  for (const m of members ?? []) {
-    if (!servers.some((s) => memberOf(m.name, s.nodeName))) {
-      problems.push(
-        `etcd member \`${m.name}\` (${m.id}) is no server of this stack: it still votes; remove it if it is gone`,
-      );
-    }
-  }
-  if (views.length > 0 && !views.some((v) => v.etcdLeader && v.etcdLeader !== "0"))
-    problems.push("etcd has no leader");
-  const api = views.find((v) => v.apiNodes)?.apiNodes;
-  if (!api) problems.push("no server's API answers");
-  for (const node of spec.nodes) {
-    const seen = api?.find((n) => n.name === node.nodeName);
-    if (api && !seen)
-      problems.push(`node \`${node.name}\`: the API does not know \`${node.nodeName}\``);
-    else if (seen && seen.ready !== "True")
-      problems.push(`node \`${node.name}\`: NotReady (Ready=${seen.ready})`);
-  }
-  for (const p of problems) {
-    if (overrides.repair) result.warnings.push(`unhealthy, going on for repair: ${p}`);
-    else result.errors.push(`cluster unhealthy, refusing to start: ${p}`);
-  }
-}
-
-/** K3s names etcd members `<node name>-<random hex>`. */
-function memberOf(memberName: string, nodeName: string): boolean {
-  return (
-    memberName === nodeName ||
-    new RegExp(`^${nodeName.replace(/[.]/g, "\\.")}-[0-9a-f]+$`).test(memberName)
-  );
-}
-
 function checkQuorum(
   spec: ClusterSpec,
   observed: Observed,
@@ -295,11 +246,21 @@ function checkQuorum(
   }
 }
 
-/** The plan as preview prints it. */
-export function formatPlan(plan: readonly NodePlan[]): string {
+/** The plan as preview prints it: the repair (when on), then the roll. */
+export function formatPlan(
+  plan: readonly NodePlan[],
+  repairs: readonly RepairEntry[] = [],
+): string {
   const lines = plan.map(
     (p, i) =>
       `  ${i + 1}. ${p.node}: ${p.reasons.length > 0 ? p.reasons.join("; ") : "nothing to restart"}`,
   );
-  return ["roll plan (one node at a time, servers first):", ...lines].join("\n");
+  const repair =
+    repairs.length === 0
+      ? []
+      : [
+          "repair first (restarts only what is still unhealthy then, one node at a time, gated):",
+          ...repairs.map((r) => `  - ${r.node}: restart K3s (${r.reason})`),
+        ];
+  return [...repair, "roll plan (one node at a time, servers first):", ...lines].join("\n");
 }

@@ -16,19 +16,11 @@ export interface DiskTarget {
   readonly fingerprint: string;
 }
 
-/**
- * Proxmox host: sets the disk's cache/iothread (and the controller, when opted in) by rebuilding
- * the drive string from the pending view so every other option and pending edit survives; then,
- * when the running VM does not have them yet, `qm reboot` (never a force-stop) and verifies
- * `qm config --current`. Refuses a locked VM. Ends with `current:` and `pending:` lines.
- */
-export function renderDiskScript(t: DiskTarget): string {
-  const io = t.iothread ? 1 : 0;
+/** Shell functions both disk scripts use: read the VM config, a drive's cache and iothread, and
+ * `owed`, what the running VM (`qm config --current`) still lacks. */
+function diskHelpers(t: DiskTarget): string[] {
   const needsSingle = t.iothread && t.disk.startsWith("scsi");
   return [
-    prelude(t.who),
-    `# k3s-homelab roll step: disk; desired state ${t.fingerprint}`,
-    `VMID=${t.vmid}; DISK=${t.disk}; CACHE=${t.cache}; IOTHREAD=${io}`,
     'command -v qm >/dev/null || fail "qm not found: is this a Proxmox host?"',
     'cfg() { qm config "$VMID" "$@" || fail "qm config $VMID $* failed"; }',
     'value() { printf \'%s\\n\' "$1" | sed -n "s/^$2: //p"; }',
@@ -50,6 +42,34 @@ export function renderDiskScript(t: DiskTarget): string {
     "    print out",
     "  }'",
     "}",
+    "owed() {",
+    '  cur=$(cfg --current); d=$(value "$cur" "$DISK")',
+    '  [ "$(cache_of "$d")" = "$CACHE" ] || printf \' cache %s->%s\' "$(cache_of "$d")" "$CACHE"',
+    '  [ "$(io_of "$d")" = "$IOTHREAD" ] || printf \' iothread %s->%s\' "$(io_of "$d")" "$IOTHREAD"',
+    ...(needsSingle
+      ? [
+          '  h=$(value "$cur" scsihw); [ "${h:-lsi}" = virtio-scsi-single ] || printf \' scsihw %s->virtio-scsi-single\' "${h:-lsi}"',
+        ]
+      : []),
+    "  return 0",
+    "}",
+  ];
+}
+
+/**
+ * Proxmox host: sets the disk's cache/iothread (and the controller, when opted in) by rebuilding
+ * the drive string from the pending view so every other option and pending edit survives; then,
+ * when the running VM does not have them yet, `qm reboot` (never a force-stop) and verifies
+ * `qm config --current`. Refuses a locked VM. Ends with `current:` and `pending:` lines.
+ */
+export function renderDiskScript(t: DiskTarget): string {
+  const io = t.iothread ? 1 : 0;
+  const needsSingle = t.iothread && t.disk.startsWith("scsi");
+  return [
+    prelude(t.who),
+    `# k3s-homelab roll step: disk; desired state ${t.fingerprint}`,
+    `VMID=${t.vmid}; DISK=${t.disk}; CACHE=${t.cache}; IOTHREAD=${io}`,
+    ...diskHelpers(t),
     "current=$(cfg --current)",
     'lock=$(value "$current" lock)',
     '[ -z "$lock" ] || fail "VM $VMID is locked ($lock); refusing to change it while a backup, migration or snapshot runs"',
@@ -71,17 +91,6 @@ export function renderDiskScript(t: DiskTarget): string {
     '  qm set "$VMID" "--$DISK" "$new" >/dev/null || fail "qm set $VMID --$DISK $new failed"',
     '  say "$DISK: $drive -> $new (applies at the restart)"',
     "fi",
-    "owed() {",
-    '  cur=$(cfg --current); d=$(value "$cur" "$DISK")',
-    '  [ "$(cache_of "$d")" = "$CACHE" ] || printf \' cache %s->%s\' "$(cache_of "$d")" "$CACHE"',
-    '  [ "$(io_of "$d")" = "$IOTHREAD" ] || printf \' iothread %s->%s\' "$(io_of "$d")" "$IOTHREAD"',
-    ...(needsSingle
-      ? [
-          '  h=$(value "$cur" scsihw); [ "${h:-lsi}" = virtio-scsi-single ] || printf \' scsihw %s->virtio-scsi-single\' "${h:-lsi}"',
-        ]
-      : []),
-    "  return 0",
-    "}",
     "OWED=$(owed)",
     'if [ -n "$OWED" ]; then',
     "  state=$(qm status \"$VMID\" | awk '{ print $2 }')",
@@ -99,6 +108,23 @@ export function renderDiskScript(t: DiskTarget): string {
     "fi",
     'echo "current: $(value "$(cfg --current)" "$DISK")"',
     'echo "pending: $(value "$(cfg)" "$DISK")"',
+    "",
+  ].join("\n");
+}
+
+/**
+ * Proxmox host, read-only, before a drain: prints `restart-follows qm reboot: ...` when the disk
+ * step will restart the running VM to apply options it lacks, and nothing else on stdout.
+ */
+export function renderDiskCheckScript(t: DiskTarget): string {
+  return [
+    prelude(t.who),
+    `# k3s-homelab roll step: disk check; desired state ${t.fingerprint}`,
+    `VMID=${t.vmid}; DISK=${t.disk}; CACHE=${t.cache}; IOTHREAD=${t.iothread ? 1 : 0}`,
+    ...diskHelpers(t),
+    "OWED=$(owed)",
+    "state=$(qm status \"$VMID\" | awk '{ print $2 }')",
+    'if [ -n "$OWED" ] && [ "$state" = running ]; then echo "restart-follows qm reboot:$OWED"; fi',
     "",
   ].join("\n");
 }

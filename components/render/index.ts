@@ -1,5 +1,7 @@
 export * from "./diskScript";
+export * from "./drainScripts";
 export * from "./files";
+export * from "./repairScript";
 export * from "./rollScripts";
 export * from "./shell";
 export * from "./sysctlScript";

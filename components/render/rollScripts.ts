@@ -1,4 +1,5 @@
 import { NodeRole } from "../../config";
+import { k3sUnit, restartFollowsLines, uncordonLines, unitAgeLines } from "./drainScripts";
 import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
 import { prelude, shellQuote, writeFileIfChanged } from "./shell";
 import { VKEY_FUNCTION, versionKey } from "./versionShell";
@@ -15,11 +16,9 @@ export interface RollTarget {
   readonly fingerprint: string;
 }
 
-function unit(role: NodeRole): string {
-  return role === "server" ? "k3s" : "k3s-agent";
-}
-
-function header(target: RollTarget, step: string): string {
+/** The first lines of a roll step: strict mode, helpers, and the desired-state comment whose
+ * change makes the step run again. */
+export function header(target: RollTarget, step: string): string {
   return `${prelude(target.node)}\n# k3s-homelab roll step: ${step}; desired state ${target.fingerprint}`;
 }
 
@@ -33,6 +32,7 @@ export function renderPrepareScript(
   configYaml: string,
   installerUrl: string,
   controllerChange: boolean,
+  announceRestart = false,
 ): string {
   const want = target.k3sVersion;
   return [
@@ -79,6 +79,7 @@ export function renderPrepareScript(
     '  echo "record installed ${have:-none}->$WANT"',
     "fi",
     'say "prepared: K3s $WANT on disk"',
+    ...(announceRestart ? restartFollowsLines(target.role) : []),
     "",
   ].join("\n");
 }
@@ -86,7 +87,7 @@ export function renderPrepareScript(
 /** Guest: restarts K3s only when its binary, config or token changed after it last started (a VM
  * restart earlier in the roll already started the new ones). */
 export function renderRestartScript(target: RollTarget): string {
-  const u = unit(target.role);
+  const u = k3sUnit(target.role);
   return [
     header(target, "restart"),
     "# The unit's own last words, for the failure message.",
@@ -96,9 +97,7 @@ export function renderRestartScript(target: RollTarget): string {
     `  systemctl start ${u} || fail "systemctl start ${u} failed: $(why)"`,
     "  exit 0",
     "fi",
-    `since=$(systemctl show -p ActiveEnterTimestamp --value ${u})`,
-    'started=$(date -d "$since" +%s) || fail "cannot read when ' + u + ' started ($since)"',
-    `newest=$(for f in "$(command -v k3s)" ${K3S_CONFIG_FILE} ${K3S_TOKEN_FILE} ${K3S_AGENT_TOKEN_FILE}; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)`,
+    ...unitAgeLines(target.role),
     'if [ "$newest" -ge "$started" ]; then',
     `  say "restarting ${u}: its binary or config changed after it started ($since)"`,
     `  systemctl restart ${u} || fail "systemctl restart ${u} failed: $(why)"`,
@@ -111,13 +110,20 @@ export function renderRestartScript(target: RollTarget): string {
 }
 
 /** Runs on a server (the node itself when it is one): waits until the API reports the node Ready
- * at the desired version and, for a server, its etcd member healthy. */
-export function renderGateScript(target: RollTarget, timeoutSeconds: number): string {
+ * at the desired version and, for a server, its etcd member healthy and a leader; then uncordons
+ * the node if the drain step cordoned it. In `repair` mode any version will do. */
+export function renderGateScript(
+  target: RollTarget,
+  timeoutSeconds: number,
+  mode: "roll" | "repair" = "roll",
+): string {
   const checkEtcd = target.role === "server";
+  const anyVersion = mode === "repair";
+  const wanted = anyVersion ? "" : " at $WANT";
   return [
-    header(target, "gate"),
+    header(target, mode === "roll" ? "gate" : "repair gate"),
     `NODE_NAME=${shellQuote(target.nodeName)}`,
-    `WANT=${target.k3sVersion}`,
+    ...(anyVersion ? [] : [`WANT=${target.k3sVersion}`]),
     "begin=$(date +%s)",
     "last=''",
     "next_report=0",
@@ -131,16 +137,17 @@ export function renderGateScript(target: RollTarget, timeoutSeconds: number): st
         ]
       : ["  etcd=n/a; leader=n/a"]),
     '  last="version=$version ready=$ready etcd=$etcd leader=$leader"',
-    `  if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then`,
-    '    say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"',
+    `  if ${anyVersion ? "" : '[ "$version" = "$WANT" ] && '}[ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then`,
+    `    say "Ready${anyVersion ? " ($version)" : wanted} after $(( $(date +%s) - begin ))s (etcd member $etcd)"`,
     '    echo "record gate_seconds $(( $(date +%s) - begin ))"; echo "record at $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
-    "    exit 0",
+    "    break",
     "  fi",
     "  elapsed=$(( $(date +%s) - begin ))",
-    `  [ "$elapsed" -lt ${timeoutSeconds} ] || fail "not Ready at $WANT after ${timeoutSeconds}s; last seen: $last"`,
+    `  [ "$elapsed" -lt ${timeoutSeconds} ] || fail "not Ready${wanted} after ${timeoutSeconds}s; last seen: $last"`,
     '  if [ "$elapsed" -ge "$next_report" ]; then say "waiting for $NODE_NAME (${elapsed}s): $last"; next_report=$(( elapsed + 15 )); fi',
     "  sleep 2",
     "done",
+    ...uncordonLines(),
     "",
   ].join("\n");
 }

@@ -7,6 +7,9 @@
                                      record into etcd, so the version a node reports is the
                                      version of the binary that was running when it started.
   k3s kubectl get node(s) ...        answers from etcd on a server whose k3s is active
+  k3s kubectl cordon|uncordon|drain|annotate node ...   the node's spec.unschedulable and
+                                     annotations, kept in etcd; a drain blocks (a pod's disruption
+                                     budget) while faults/<node>/drain exists
   k3s etcd-snapshot save [--name N]  a real `etcdctl snapshot save` to the k3s snapshot dir
 """
 import base64
@@ -34,6 +37,7 @@ SNAPSHOT_DIR = f"{DATA_DIR}/server/db/snapshots"
 CONFIG = "/etc/rancher/k3s/config.yaml"
 NODE_PREFIX = "/registry/minions/"
 CRITICAL_KEY = "/registry/k3s-lab/critical-config"
+NODESPEC_PREFIX = "/registry/k3s-lab/nodespec/"
 # Server flags K3s refuses to start with when they differ from the cluster's.
 CRITICAL = {"cluster-cidr": "10.42.0.0/16", "service-cidr": "10.43.0.0/16",
             "cluster-dns": "10.43.0.10", "cluster-domain": "cluster.local",
@@ -271,7 +275,8 @@ def condition_set(rec, grace):
     return conds
 
 
-def node_json(rec, grace):
+def node_json(rec, grace, spec=None):
+    spec = spec or {}
     labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/instance-type": "k3s",
               "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
               "kubernetes.io/hostname": rec["name"], "kubernetes.io/os": "linux",
@@ -282,8 +287,12 @@ def node_json(rec, grace):
                        "node-role.kubernetes.io/master": "true"})
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": rec["name"], "labels": labels,
-                         "creationTimestamp": rec["created"]},
-            "spec": {"podCIDR": "10.42.0.0/24"},
+                         "creationTimestamp": rec["created"],
+                         **({"annotations": spec["annotations"]} if spec.get("annotations") else {})},
+            "spec": {"podCIDR": "10.42.0.0/24",
+                     **({"unschedulable": True, "taints": [{
+                         "effect": "NoSchedule", "key": "node.kubernetes.io/unschedulable",
+                         "timeAdded": spec.get("cordonedAt")}]} if spec.get("unschedulable") else {})},
             "status": {"addresses": [{"type": "InternalIP", "address": rec["address"]},
                                      {"type": "Hostname", "address": rec["name"]}],
                        "conditions": condition_set(rec, grace),
@@ -373,15 +382,19 @@ def kubectl(args):
         else:
             rest.append(a)
         i += 1
+    if rest and rest[0] in ("cordon", "uncordon", "drain", "annotate"):
+        return node_verb(rest)
     if len(rest) < 2 or rest[0] != "get" or rest[1] not in ("node", "nodes", "no"):
-        lablib.die(f"lab k3s stand-in: only 'kubectl get node(s) [NAME] [-o json|wide|jsonpath=...]' "
-                   f"is supported, not {' '.join(args)!r}")
+        lablib.die(f"lab k3s stand-in: only 'kubectl get node(s) [NAME] [-o json|wide|jsonpath=...]', "
+                   f"cordon, uncordon, drain and annotate node are supported, not {' '.join(args)!r}")
     try:
         records = etcd_range("http://127.0.0.1:2379", NODE_PREFIX)
+        specs = {s_["name"]: s_ for s_ in etcd_range("http://127.0.0.1:2379", NODESPEC_PREFIX)}
     except (OSError, RuntimeError, urllib.error.URLError):
         lablib.die("Error from server: etcdserver: request timed out")
     grace = lablib.fixture().get("nodeMonitorGracePeriodSeconds", 40)
-    nodes = sorted((node_json(r, grace) for r in records), key=lambda n: n["metadata"]["name"])
+    nodes = sorted((node_json(r, grace, specs.get(r["name"])) for r in records),
+                   key=lambda n: n["metadata"]["name"])
     if len(rest) > 2:
         nodes = [n for n in nodes if n["metadata"]["name"] == rest[2]]
         if not nodes:
@@ -401,8 +414,91 @@ def kubectl(args):
         for n in nodes:
             ready = next(c for c in n["status"]["conditions"] if c["type"] == "Ready")
             roles = "control-plane,etcd,master" if "node-role.kubernetes.io/etcd" in n["metadata"]["labels"] else "<none>"
-            print(f"{n['metadata']['name']:<20} {'Ready' if ready['status'] == 'True' else 'NotReady':<9} "
+            status = ("Ready" if ready["status"] == "True" else "NotReady") + (
+                ",SchedulingDisabled" if n["spec"].get("unschedulable") else "")
+            print(f"{n['metadata']['name']:<20} {status:<9} "
                   f"{roles:<27} {n['status']['nodeInfo']['kubeletVersion']}")
+
+
+def node_spec(name):
+    """The node's schedulability and annotations; dies like kubectl when the node is unknown."""
+    ep = "http://127.0.0.1:2379"
+    try:
+        if not etcd_range(ep, NODE_PREFIX + name):
+            lablib.die(f'Error from server (NotFound): nodes "{name}" not found')
+        found = etcd_range(ep, NODESPEC_PREFIX + name)
+    except (OSError, RuntimeError, urllib.error.URLError):
+        lablib.die("Error from server: etcdserver: request timed out")
+    spec = next((x for x in found if x.get("name") == name), None)
+    return spec or {"name": name, "unschedulable": False, "annotations": {}}
+
+
+def save_spec(spec):
+    etcd_put("http://127.0.0.1:2379", NODESPEC_PREFIX + spec["name"], json.dumps(spec))
+
+
+def set_unschedulable(spec, value, verb):
+    if spec.get("unschedulable", False) == value:
+        print(f"node/{spec['name']} already {verb}")
+        return
+    spec["unschedulable"] = value
+    spec["cordonedAt"] = lablib.now_iso() if value else None
+    save_spec(spec)
+    print(f"node/{spec['name']} {verb}")
+
+
+def node_verb(rest):
+    """cordon NAME | uncordon NAME | annotate [--overwrite] node NAME k=v|k- |
+    drain NAME [--ignore-daemonsets] [--delete-emptydir-data] [--timeout=Ns]"""
+    verb, words = rest[0], [w for w in rest[1:] if not w.startswith("-")]
+    flags = [w for w in rest[1:] if w.startswith("-")]
+    if verb == "annotate":
+        if len(words) < 3 or words[0] not in ("node", "nodes", "no"):
+            lablib.die("lab k3s stand-in: only 'kubectl annotate [--overwrite] node NAME KEY=VALUE|KEY-'")
+        spec = node_spec(words[1])
+        for kv in words[2:]:
+            if kv.endswith("-") and "=" not in kv:
+                spec["annotations"].pop(kv[:-1], None)
+            else:
+                k, _, v = kv.partition("=")
+                if k in spec["annotations"] and "--overwrite" not in flags:
+                    lablib.die(f"error: --overwrite is false but found the following declared "
+                               f"annotation(s): '{k}' already has a value ({spec['annotations'][k]})")
+                spec["annotations"][k] = v
+        save_spec(spec)
+        print(f"node/{spec['name']} annotated")
+        return
+    if not words:
+        lablib.die(f"error: USAGE: {verb} NODE [flags]")
+    spec = node_spec(words[0])
+    if verb == "uncordon":
+        return set_unschedulable(spec, False, "uncordoned")
+    set_unschedulable(spec, True, "cordoned")
+    if verb == "cordon":
+        return
+    timeout = 0
+    for f in flags:
+        if f.startswith("--timeout="):
+            timeout = int(f.split("=", 1)[1].rstrip("s"))
+    # Tests block a drain with a pod whose disruption budget allows no eviction.
+    fault = os.path.join(lablib.SHARED, "faults", spec["name"], "drain")
+    if os.path.exists(fault):
+        pod = open(fault).read().strip() or "default/web-0"
+        ns, name = pod.split("/", 1)
+        begin = time.time()
+        print(f"evicting pod {pod}", flush=True)
+        while not timeout or time.time() - begin < timeout:
+            print(f'error when evicting pods/"{name}" -n "{ns}" (will retry after 5s): Cannot evict '
+                  "pod as it would violate the pod's disruption budget.", file=sys.stderr, flush=True)
+            time.sleep(min(5, max(0.1, timeout - (time.time() - begin))) if timeout else 5)
+            print(f"evicting pod {pod}", flush=True)
+        print(f'There are pending pods in node "{spec["name"]}" when an error occurred: error when '
+              f'evicting pods/"{name}" -n "{ns}": global timeout reached: {timeout}s', file=sys.stderr)
+        print(f'error: unable to drain node "{spec["name"]}" due to error: error when evicting '
+              f'pods/"{name}" -n "{ns}": global timeout reached: {timeout}s, continuing command...',
+              file=sys.stderr)
+        sys.exit(1)
+    print(f"node/{spec['name']} drained")
 
 
 # --- etcd-snapshot ------------------------------------------------------------------------------
@@ -459,12 +555,13 @@ def main(argv):
     if cmd in ("server", "agent"):
         return run_service(cmd, args[1:])
     if cmd == "kubectl":
+        mutating = len(args) > 1 and args[1] in ("cordon", "uncordon", "drain", "annotate")
         try:
             kubectl(args[1:])
         except SystemExit as e:
-            lablib.event("k3s", "kubectl", False, args=args[1:], exitCode=e.code)
+            lablib.event("k3s", "kubectl", mutating, args=args[1:], exitCode=e.code)
             raise
-        lablib.event("k3s", "kubectl", False, args=args[1:], exitCode=0)
+        lablib.event("k3s", "kubectl", mutating, args=args[1:], exitCode=0)
         return 0
     if cmd == "etcd-snapshot":
         mutating = len(args) > 1 and args[1] == "save"

@@ -26,6 +26,13 @@ rebuild() {
     print out
   }'
 }
+owed() {
+  cur=$(cfg --current); d=$(value "$cur" "$DISK")
+  [ "$(cache_of "$d")" = "$CACHE" ] || printf ' cache %s->%s' "$(cache_of "$d")" "$CACHE"
+  [ "$(io_of "$d")" = "$IOTHREAD" ] || printf ' iothread %s->%s' "$(io_of "$d")" "$IOTHREAD"
+  h=$(value "$cur" scsihw); [ "${h:-lsi}" = virtio-scsi-single ] || printf ' scsihw %s->virtio-scsi-single' "${h:-lsi}"
+  return 0
+}
 current=$(cfg --current)
 lock=$(value "$current" lock)
 [ -z "$lock" ] || fail "VM $VMID is locked ($lock); refusing to change it while a backup, migration or snapshot runs"
@@ -41,13 +48,6 @@ if [ "$(cache_of "$drive")" != "$CACHE" ] || [ "$(io_of "$drive")" != "$IOTHREAD
   qm set "$VMID" "--$DISK" "$new" >/dev/null || fail "qm set $VMID --$DISK $new failed"
   say "$DISK: $drive -> $new (applies at the restart)"
 fi
-owed() {
-  cur=$(cfg --current); d=$(value "$cur" "$DISK")
-  [ "$(cache_of "$d")" = "$CACHE" ] || printf ' cache %s->%s' "$(cache_of "$d")" "$CACHE"
-  [ "$(io_of "$d")" = "$IOTHREAD" ] || printf ' iothread %s->%s' "$(io_of "$d")" "$IOTHREAD"
-  h=$(value "$cur" scsihw); [ "${h:-lsi}" = virtio-scsi-single ] || printf ' scsihw %s->virtio-scsi-single' "${h:-lsi}"
-  return 0
-}
 OWED=$(owed)
 if [ -n "$OWED" ]; then
   state=$(qm status "$VMID" | awk '{ print $2 }')

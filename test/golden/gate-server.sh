@@ -18,10 +18,16 @@ while :; do
   if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then
     say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"
     echo "record gate_seconds $(( $(date +%s) - begin ))"; echo "record at $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    exit 0
+    break
   fi
   elapsed=$(( $(date +%s) - begin ))
   [ "$elapsed" -lt 600 ] || fail "not Ready at $WANT after 600s; last seen: $last"
   if [ "$elapsed" -ge "$next_report" ]; then say "waiting for $NODE_NAME (${elapsed}s): $last"; next_report=$(( elapsed + 15 )); fi
   sleep 2
 done
+ours=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.metadata.annotations.k3s-homelab/cordoned}' 2>/dev/null) || ours=''
+if [ -n "$ours" ]; then
+  k3s kubectl uncordon "$NODE_NAME" >/dev/null || fail "kubectl uncordon $NODE_NAME failed"
+  k3s kubectl annotate node "$NODE_NAME" k3s-homelab/cordoned- >/dev/null || warn "could not remove the k3s-homelab/cordoned annotation"
+  say "uncordoned $NODE_NAME"; echo "record uncordoned"
+fi

@@ -22,7 +22,11 @@ function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
 
-async function buildCluster(raw = validRaw(), withAgentToken = false) {
+async function buildCluster(
+  raw = validRaw(),
+  withAgentToken = false,
+  repair?: Record<string, string>,
+) {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -50,6 +54,7 @@ async function buildCluster(raw = validRaw(), withAgentToken = false) {
         token: secret("cluster-token"),
         agentToken: withAgentToken ? secret("agent-token") : undefined,
       },
+      repair,
     },
     {
       transformations: [
@@ -236,5 +241,73 @@ describe("components under mocks", () => {
       String(byName(registrations, "k3s-vm-fawn-disk").inputs.create),
       /VMID=108; DISK=scsi0; CACHE=writeback; IOTHREAD=1/,
     );
+  });
+
+  it("with drain on, checks the disk on the host and drains through the gate server between prepare and disk", async () => {
+    const raw = validRaw();
+    raw.cluster.roll = { drain: true, drainTimeoutSeconds: 120 };
+    const { transformed } = await buildCluster(raw);
+    const dependsOn = (name: string) =>
+      transformed.find((t) => t.name === name)!.opts.dependsOn as pulumi.Resource[];
+    const resource = (name: string) =>
+      transformed.find((t) => t.name === name && t.type === "command:remote:Command")!;
+    assert.strictEqual(
+      connectionOf(byName(registrations, "k3s-vm-fawn-disk-check")).host,
+      "10.0.0.13",
+    );
+    assert.strictEqual(connectionOf(byName(registrations, "k3s-vm-fawn-drain")).host, "10.0.0.23");
+    assert.strictEqual(commands(registrations).length, 3 + 3 + 3 * 8);
+    assert.deepStrictEqual(dependsOn("k3s-vm-fawn-disk-check").length, 1);
+    assert.strictEqual(dependsOn("k3s-vm-fawn-disk").length, 1);
+    assert.match(
+      String(byName(registrations, "k3s-vm-fawn-drain").inputs.create),
+      /--timeout=120s/,
+    );
+    // The drain reads what prepare and the disk check printed (empty under mocks).
+    assert.strictEqual(byName(registrations, "k3s-vm-fawn-drain").inputs.stdin, "\n\n");
+    assert.match(
+      String(byName(registrations, "k3s-vm-fawn-prepare").inputs.create),
+      /restart-follows k3s restart/,
+    );
+    assert.ok(resource("k3s-vm-fawn-drain"));
+  });
+
+  it("without drain, registers no drain step and the prepare step announces nothing", async () => {
+    await buildCluster();
+    assert.ok(
+      !registrations.some((r) => r.name.endsWith("-drain") || r.name.endsWith("-disk-check")),
+    );
+    assert.doesNotMatch(
+      String(byName(registrations, "k3s-vm-fawn-prepare").inputs.create),
+      /restart-follows/,
+    );
+  });
+
+  it("in repair mode, repairs every node first, one at a time, and the roll waits for the last repair", async () => {
+    const { cluster, transformed } = await buildCluster(validRaw(), false, {
+      "k3s-vm-piglet": "its etcd member is not healthy",
+    });
+    const opts = (name: string) => transformed.find((t) => t.name === name)!.opts;
+    const dependsOn = (name: string) =>
+      (opts(name).dependsOn as pulumi.Resource[] | undefined) ?? [];
+    assert.strictEqual(registrations.filter((r) => r.type === "homelab:k3s:NodeRepair").length, 3);
+    assert.deepStrictEqual(dependsOn("k3s-vm-pve-repair-restart"), []);
+    assert.strictEqual(
+      connectionOf(byName(registrations, "k3s-vm-piglet-repair-restart")).host,
+      "10.0.0.22",
+    );
+    assert.match(
+      String(byName(registrations, "k3s-vm-piglet-repair-restart").inputs.create),
+      /# at preflight: its etcd member is not healthy/,
+    );
+    assert.match(
+      String(byName(registrations, "k3s-vm-fawn-repair-restart").inputs.create),
+      /# at preflight: healthy/,
+    );
+    assert.strictEqual(dependsOn("k3s-vm-pve-check").length, 1, "the roll waits for the repair");
+    assert.strictEqual(dependsOn("k3s-vm-pve-check")[0], cluster.repairs["k3s-vm-fawn"].gate);
+    assert.deepStrictEqual(dependsOn("k3s-vm-piglet-repair-restart"), [
+      cluster.repairs["k3s-vm-pve"].gate,
+    ]);
   });
 });

@@ -213,10 +213,57 @@ describe("preflight", () => {
       "cluster unhealthy, refusing to start: node `k3s-vm-piglet`: its etcd member is not healthy",
       "cluster unhealthy, refusing to start: etcd has no leader",
       "cluster unhealthy, refusing to start: node `k3s-vm-fawn`: NotReady (Ready=False)",
+      "to restart only the unhealthy (k3s-vm-piglet, k3s-vm-fawn), one at a time and gated, before the roll: set `cluster.roll.repair: true`",
     ]);
     const repair = run(spec, observed, { ...NO_OVERRIDES, repair: true });
     assert.deepStrictEqual(repair.errors, []);
-    assert.strictEqual(repair.warnings.length, 3);
+    assert.deepStrictEqual(repair.warnings, [
+      "repair: node `k3s-vm-piglet`: its etcd member is not healthy",
+      "repair: etcd has no leader",
+      "repair: node `k3s-vm-fawn`: NotReady (Ready=False)",
+    ]);
+    assert.deepStrictEqual(repair.repairs, [
+      { node: "k3s-vm-piglet", reason: "its etcd member is not healthy" },
+      { node: "k3s-vm-fawn", reason: "NotReady (Ready=False)" },
+    ]);
+    assert.strictEqual(
+      formatPlan(repair.plan, repair.repairs).split("\n").slice(0, 4).join("\n"),
+      [
+        "repair first (restarts only what is still unhealthy then, one node at a time, gated):",
+        "  - k3s-vm-piglet: restart K3s (its etcd member is not healthy)",
+        "  - k3s-vm-fawn: restart K3s (NotReady (Ready=False))",
+        "roll plan (one node at a time, servers first):",
+      ].join("\n"),
+    );
+  });
+
+  it("repair still refuses what a restart cannot fix: a stale member, lost quorum", () => {
+    const stale = converged(spec);
+    for (const o of stale.nodes.values()) {
+      if (o.etcdMembers)
+        o.etcdMembers = [
+          ...o.etcdMembers,
+          { id: "9", name: "old-server-99aa00bb", isLearner: false },
+        ];
+    }
+    assert.deepStrictEqual(run(spec, stale, { ...NO_OVERRIDES, repair: true }).errors, [
+      "cluster unhealthy, a restart cannot repair it: etcd member `old-server-99aa00bb` (9) is no server of this stack: it still votes; remove it if it is gone",
+    ]);
+    const lost = converged(spec);
+    lost.nodes.get("k3s-vm-piglet")!.etcdHealthy = false;
+    lost.nodes.get("k3s-vm-fawn")!.etcdHealthy = false;
+    assert.deepStrictEqual(run(spec, lost, { ...NO_OVERRIDES, repair: true }).errors, [
+      "only 1 of 3 etcd members are healthy: quorum is lost, and restarting members one at a time cannot bring it back; start K3s on the stopped servers together (systemctl start --no-block k3s on each), then run up again",
+    ]);
+  });
+
+  it("repair on a healthy cluster repairs nothing and says so", () => {
+    const result = run(spec, converged(spec), { ...NO_OVERRIDES, repair: true });
+    assert.deepStrictEqual(result.errors, []);
+    assert.deepStrictEqual(result.repairs, []);
+    assert.deepStrictEqual(result.warnings, [
+      "`cluster.roll.repair` is set but the cluster is healthy: remove it",
+    ]);
   });
 
   it("counts a stale etcd member as a voter and refuses", () => {

@@ -3,7 +3,11 @@ import { spawnSync } from "child_process";
 import { readdirSync } from "fs";
 import { join } from "path";
 import {
+  header,
   removeFileIfOwned,
+  renderDiskCheckScript,
+  renderDrainScript,
+  renderRepairScript,
   renderClusterCheckScript,
   renderDiskScript,
   renderGateScript,
@@ -178,6 +182,41 @@ describe("render: remote scripts (golden files)", () => {
     assertGolden("gate-server.sh", renderGateScript(SERVER, 600));
     assertGolden("token-server.sh", renderTokenScript("k3s-vm-fawn", "server"));
     assertGolden("token-agent.sh", renderTokenScript("k3s-agent-1", "agent"));
+  });
+
+  const AGENT = { ...SERVER, node: "k3s-agent-1", nodeName: "agent-1", role: "agent" as const };
+  const DISK = {
+    who: "k3s-agent-1 (VM 110 on pve)",
+    vmid: 110,
+    disk: "scsi0",
+    cache: "writeback",
+    iothread: true,
+    controllerChange: false,
+    rebootTimeoutSeconds: 600,
+    fingerprint: "0123456789abcdef",
+  };
+
+  it("drain: prepare says when a restart follows, disk check, drain, and the repair steps", () => {
+    assertGolden(
+      "prepare-agent-drain.sh",
+      renderPrepareScript(
+        AGENT,
+        "server: https://10.0.0.21:6443\n",
+        "https://get.k3s.io",
+        false,
+        true,
+      ),
+    );
+    assertGolden("disk-check-scsi.sh", renderDiskCheckScript(DISK));
+    assertGolden("drain-agent.sh", renderDrainScript(AGENT, 300, header(AGENT, "drain")));
+    assertGolden("repair-server.sh", renderRepairScript(SERVER, "its etcd member is not healthy"));
+    assertGolden("repair-agent.sh", renderRepairScript(AGENT));
+    assertGolden("repair-gate-server.sh", renderGateScript(SERVER, 600, "repair"));
+  });
+
+  it("prepare without drain says nothing about restarts", () => {
+    const script = renderPrepareScript(AGENT, "", "https://get.k3s.io", false);
+    assert.ok(!script.includes("restart-follows"), script);
   });
 });
 

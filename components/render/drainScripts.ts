@@ -1,0 +1,89 @@
+import { NodeRole } from "../../config";
+import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
+import { shellQuote } from "./shell";
+
+/** The annotation the drain step sets on a node it cordoned, so the gate uncordons only nodes this
+ * tool cordoned (never one the owner cordoned by hand). */
+export const CORDON_ANNOTATION = "k3s-homelab/cordoned";
+
+/** The K3s unit of a role. */
+export function k3sUnit(role: NodeRole): string {
+  return role === "server" ? "k3s" : "k3s-agent";
+}
+
+/** Shell lines setting `since`, `started` (epoch) and `newest` (the newest mtime of the binary,
+ * config and token files) for a running unit. */
+export function unitAgeLines(role: NodeRole): string[] {
+  const u = k3sUnit(role);
+  return [
+    `since=$(systemctl show -p ActiveEnterTimestamp --value ${u})`,
+    'started=$(date -d "$since" +%s) || fail "cannot read when ' + u + ' started ($since)"',
+    `newest=$(for f in "$(command -v k3s)" ${K3S_CONFIG_FILE} ${K3S_TOKEN_FILE} ${K3S_AGENT_TOKEN_FILE}; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)`,
+  ];
+}
+
+/** Guest, at the end of prepare when drain is on: prints `restart-follows ...` when the running
+ * unit will restart to pick up what is on disk now (the drain step reads it). */
+export function restartFollowsLines(role: NodeRole): string[] {
+  const u = k3sUnit(role);
+  return [
+    `if systemctl is-active -q ${u}; then`,
+    ...unitAgeLines(role).map((l) => `  ${l}`),
+    `  if [ "$newest" -ge "$started" ]; then echo "restart-follows ${u} restart (binary or config changed)"; fi`,
+    "fi",
+  ];
+}
+
+/** Shell lines for the gate, once it passed: uncordon the node when this tool cordoned it. */
+export function uncordonLines(): string[] {
+  return [
+    `ours=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.metadata.annotations.${CORDON_ANNOTATION}}' 2>/dev/null) || ours=''`,
+    'if [ -n "$ours" ]; then',
+    '  k3s kubectl uncordon "$NODE_NAME" >/dev/null || fail "kubectl uncordon $NODE_NAME failed"',
+    `  k3s kubectl annotate node "$NODE_NAME" ${CORDON_ANNOTATION}- >/dev/null || warn "could not remove the ${CORDON_ANNOTATION} annotation"`,
+    '  say "uncordoned $NODE_NAME"; echo "record uncordoned"',
+    "fi",
+  ];
+}
+
+/**
+ * Runs on a server before a node's disruptive step, reading on stdin what the prepare and disk
+ * check steps printed: when a restart follows, cordons the node (marking it as cordoned by this
+ * tool) and drains it with a timeout; when the drain fails, uncordons it again and fails, before
+ * anything restarted. When no restart follows, it leaves the node alone.
+ */
+export function renderDrainScript(
+  target: { readonly nodeName: string },
+  timeoutSeconds: number,
+  /** The step's first lines (`header()` of rollScripts). */
+  header: string,
+): string {
+  return [
+    header,
+    `NODE_NAME=${shellQuote(target.nodeName)}`,
+    "why=$(sed -n 's/^restart-follows //p' | paste -sd ';' -)",
+    'if [ -z "$why" ]; then say "no restart follows: $NODE_NAME is not drained"; exit 0; fi',
+    `state=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.spec.unschedulable}/{.metadata.annotations.${CORDON_ANNOTATION}}' 2>&1) || fail "cannot read node $NODE_NAME from the API: $state"`,
+    'case "$state" in',
+    '  true/) say "$NODE_NAME was already cordoned, not by this tool: it stays cordoned after the roll" ;;',
+    "  */) # not cordoned yet: mark it as ours first, so a failure at any later point uncordons it",
+    `    k3s kubectl annotate --overwrite node "$NODE_NAME" "${CORDON_ANNOTATION}=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >/dev/null || fail "kubectl annotate $NODE_NAME failed" ;;`,
+    "esac",
+    "undo() {",
+    `  if [ -n "$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.metadata.annotations.${CORDON_ANNOTATION}}' 2>/dev/null)" ]; then`,
+    `    k3s kubectl uncordon "$NODE_NAME" >/dev/null 2>&1 && k3s kubectl annotate node "$NODE_NAME" ${CORDON_ANNOTATION}- >/dev/null 2>&1 && echo "uncordoned it again" || echo "could not uncordon it: run kubectl uncordon $NODE_NAME"`,
+    '  else echo "it stays cordoned as it was"; fi',
+    "}",
+    `say "draining $NODE_NAME before its restart ($why), at most ${timeoutSeconds}s"`,
+    "log=$(mktemp); rc=$(mktemp)",
+    "# Streams kubectl's progress (evictions as they happen) and keeps it for the failure message.",
+    `{ k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=${timeoutSeconds}s 2>&1 && echo 0 >"$rc" || echo 1 >"$rc"; } | tee "$log" | sed "s/^/$WHO: /"`,
+    'if [ "$(cat "$rc")" = 0 ]; then',
+    '  rm -f "$log" "$rc"; say "drained $NODE_NAME"; echo "record drained"',
+    "else",
+    '  last=$(grep -v "^evicting pod" "$log" | tail -n 1); rm -f "$log" "$rc"',
+    `  fail "drain of $NODE_NAME did not finish in ${timeoutSeconds}s ($last); $(undo); nothing was restarted, though the new K3s binary and config may already be on disk for its next restart"`,
+    "fi",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,32 @@
+import { k3sUnit } from "./drainScripts";
+import { header, RollTarget } from "./rollScripts";
+
+/**
+ * Guest, in repair mode, before the roll: restarts the node's K3s only when it is unhealthy (the
+ * unit is not running, or on a server its etcd member does not answer healthy); a healthy node is
+ * left alone. The repair gate that follows waits for it to be Ready again.
+ */
+export function renderRepairScript(target: RollTarget, reason?: string): string {
+  const u = k3sUnit(target.role);
+  return [
+    header(target, "repair"),
+    `# at preflight: ${(reason ?? "healthy").replace(/\n/g, " ")}`,
+    `why() { { systemctl status ${u} 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u ${u} -n 3 --no-pager -o cat 2>/dev/null; } | tr '\\n' ' '; }`,
+    `if ! systemctl is-active -q ${u}; then`,
+    `  say "repair: ${u} is not running: starting it"`,
+    `  systemctl start ${u} || fail "repair: systemctl start ${u} failed: $(why)"`,
+    `  echo "record repaired started ${u}"`,
+    ...(target.role === "server"
+      ? [
+          'elif ! curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q \'"health":"true"\'; then',
+          `  say "repair: its etcd member is not healthy: restarting ${u}"`,
+          `  systemctl restart ${u} || fail "repair: systemctl restart ${u} failed: $(why)"`,
+          `  echo "record repaired restarted ${u}"`,
+        ]
+      : []),
+    "else",
+    `  say "repair: ${u} runs${target.role === "server" ? " and its etcd member is healthy" : ""}: left alone"`,
+    "fi",
+    "",
+  ].join("\n");
+}

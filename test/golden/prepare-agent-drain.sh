@@ -1,0 +1,43 @@
+set -eu
+WHO='k3s-agent-1'
+say() { printf '%s: %s\n' "$WHO" "$*"; }
+warn() { printf '%s: WARNING: %s\n' "$WHO" "$*" >&2; }
+fail() { printf '%s: FAILED: %s\n' "$WHO" "$*" >&2; exit 1; }
+# k3s-homelab roll step: prepare; desired state 0123456789abcdef
+vkey() { printf '%s\n' "$1" | sed -n 's/^v\([0-9]*\)\.\([0-9]*\)\.\([0-9]*\)+k3s\([0-9]*\)$/\1 \2 \3 \4/p' | awk '{ printf "%d\n", (($1 * 1000 + $2) * 1000 + $3) * 1000 + $4 }'; }
+WANT=v1.33.6+k3s1
+have=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }') || have=''
+if [ -n "$have" ]; then
+  hk=$(vkey "$have")
+  [ -n "$hk" ] || fail "cannot read the installed K3s version ($have)"
+  if [ "$hk" -gt 1033006001 ]; then fail "runs $have, newer than $WANT: refusing to downgrade"; fi
+  if [ $(( 1033 - hk / 1000000 )) -gt 1 ]; then
+    fail "runs $have: going to $WANT would skip a minor release; upgrade one minor at a time"
+  fi
+fi
+mkdir -p '/etc/rancher/k3s'
+tmp=$(mktemp '/etc/rancher/k3s/.k3s-homelab.XXXXXX')
+cat > "$tmp" <<'K3S_HOMELAB_EOF'
+server: https://10.0.0.21:6443
+K3S_HOMELAB_EOF
+if [ -f '/etc/rancher/k3s/config.yaml' ] && cmp -s "$tmp" '/etc/rancher/k3s/config.yaml'; then
+  rm -f "$tmp"; CHANGED=0
+else
+  chmod 0600 "$tmp"; mv -f "$tmp" '/etc/rancher/k3s/config.yaml'; CHANGED=1
+fi
+CONFIG_CHANGED=$CHANGED
+if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)"; echo "record config changed"; fi
+if [ "$have" != "$WANT" ]; then
+  say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"
+  curl -sfL 'https://get.k3s.io' | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - agent >/dev/null || fail "the K3s installer failed for $WANT"
+  now=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }')
+  [ "$now" = "$WANT" ] || fail "after installing, k3s --version says ${now:-nothing}, not $WANT"
+  echo "record installed ${have:-none}->$WANT"
+fi
+say "prepared: K3s $WANT on disk"
+if systemctl is-active -q k3s-agent; then
+  since=$(systemctl show -p ActiveEnterTimestamp --value k3s-agent)
+  started=$(date -d "$since" +%s) || fail "cannot read when k3s-agent started ($since)"
+  newest=$(for f in "$(command -v k3s)" /etc/rancher/k3s/config.yaml /etc/rancher/k3s/token /etc/rancher/k3s/agent-token; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)
+  if [ "$newest" -ge "$started" ]; then echo "restart-follows k3s-agent restart (binary or config changed)"; fi
+fi
