@@ -20,8 +20,9 @@ undo() {
 }
 say "draining $NODE_NAME before its restart ($why), at most 300s"
 log=$(mktemp); rc=$(mktemp)
-# Streams kubectl's progress (evictions as they happen) and keeps it for the failure message.
-{ k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s 2>&1 && echo 0 >"$rc" || echo 1 >"$rc"; } | tee "$log" | sed "s/^/$WHO: /"
+# Streams kubectl's progress line by line as evictions happen (sed would buffer it) and keeps
+# it for the failure message.
+{ k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s 2>&1 && echo 0 >"$rc" || echo 1 >"$rc"; } | tee "$log" | while IFS= read -r line; do say "$line"; done
 if [ "$(cat "$rc")" = 0 ]; then
   rm -f "$log" "$rc"; say "drained $NODE_NAME"; echo "record drained"
 else

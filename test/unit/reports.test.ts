@@ -23,6 +23,19 @@ describe("step reports", () => {
     );
   });
 
+  it("records a drain and the uncordon after the gate", () => {
+    assert.deepStrictEqual(
+      parseRollRecord([
+        "restart-follows k3s-agent restart (binary or config changed)\n",
+        "k3s-agent-1: drained agent-1\nrecord drained\n",
+        "",
+        "record restarted k3s-agent\n",
+        "record gate_seconds 3\nk3s-agent-1: uncordoned agent-1\nrecord uncordoned\n",
+      ]).done,
+      ["drained", "k3s-agent restarted", "uncordoned"],
+    );
+  });
+
   it("a roll that changed nothing records nothing", () => {
     assert.deepStrictEqual(parseRollRecord(["", "", "", ""]), {
       done: [],

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { rollPlan } from "../../components/rollPlan";
+import { rollFingerprint } from "../../components/K3sNode";
 import { buildClusterSpec } from "../../config";
 import { validRaw } from "./fixtures";
 
@@ -30,5 +31,28 @@ describe("rollPlan", () => {
 
   it("refuses a cluster without a server", () => {
     assert.throws(() => rollPlan({ nodes: [] }), /rollPlan: the cluster has no server/);
+  });
+});
+
+describe("rollFingerprint", () => {
+  const node = buildClusterSpec(validRaw()).spec.nodes[0];
+  const disk = { cache: "writeback" as const, iothread: true };
+  const off = { drain: false, drainTimeoutSeconds: 300 };
+
+  it("ignores the drain settings while drain is off", () => {
+    assert.strictEqual(
+      rollFingerprint(node, "x", disk, off),
+      rollFingerprint(node, "x", disk, { ...off, drainTimeoutSeconds: 60 }),
+    );
+    assert.strictEqual(rollFingerprint(node, "x", disk, off), rollFingerprint(node, "x", disk));
+  });
+
+  it("changes when drain is turned on or its timeout changes, so every step runs again", () => {
+    const on = rollFingerprint(node, "x", disk, { drain: true, drainTimeoutSeconds: 300 });
+    assert.notStrictEqual(on, rollFingerprint(node, "x", disk, off));
+    assert.notStrictEqual(
+      on,
+      rollFingerprint(node, "x", disk, { drain: true, drainTimeoutSeconds: 60 }),
+    );
   });
 });
