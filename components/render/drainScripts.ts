@@ -11,6 +11,12 @@ export function k3sUnit(role: NodeRole): string {
   return role === "server" ? "k3s" : "k3s-agent";
 }
 
+/** A shell function `why` printing the unit's state and last log lines, for failure messages. */
+export function unitWhyFunction(role: NodeRole): string {
+  const u = k3sUnit(role);
+  return `why() { { systemctl status ${u} 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u ${u} -n 3 --no-pager -o cat 2>/dev/null; } | tr '\\n' ' '; }`;
+}
+
 /** Shell lines setting `since`, `started` (epoch) and `newest` (the newest mtime of the binary,
  * config and token files) for a running unit. */
 export function unitAgeLines(role: NodeRole): string[] {

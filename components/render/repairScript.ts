@@ -1,4 +1,4 @@
-import { k3sUnit } from "./drainScripts";
+import { k3sUnit, unitWhyFunction } from "./drainScripts";
 import { header, RollTarget } from "./rollScripts";
 
 /**
@@ -11,7 +11,7 @@ export function renderRepairScript(target: RollTarget, reason?: string): string 
   return [
     header(target, "repair"),
     `# at preflight: ${(reason ?? "healthy").replace(/\n/g, " ")}`,
-    `why() { { systemctl status ${u} 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u ${u} -n 3 --no-pager -o cat 2>/dev/null; } | tr '\\n' ' '; }`,
+    unitWhyFunction(target.role),
     `if ! systemctl is-active -q ${u}; then`,
     `  say "repair: ${u} is not running: starting it"`,
     `  systemctl start ${u} || fail "repair: systemctl start ${u} failed: $(why)"`,

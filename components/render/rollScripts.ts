@@ -1,5 +1,11 @@
 import { NodeRole } from "../../config";
-import { k3sUnit, restartFollowsLines, uncordonLines, unitAgeLines } from "./drainScripts";
+import {
+  k3sUnit,
+  restartFollowsLines,
+  uncordonLines,
+  unitAgeLines,
+  unitWhyFunction,
+} from "./drainScripts";
 import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
 import { prelude, shellQuote, writeFileIfChanged } from "./shell";
 import { VKEY_FUNCTION, versionKey } from "./versionShell";
@@ -91,7 +97,7 @@ export function renderRestartScript(target: RollTarget): string {
   return [
     header(target, "restart"),
     "# The unit's own last words, for the failure message.",
-    `why() { { systemctl status ${u} 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u ${u} -n 3 --no-pager -o cat 2>/dev/null; } | tr '\\n' ' '; }`,
+    unitWhyFunction(target.role),
     `if ! systemctl is-active -q ${u}; then`,
     `  say "${u} is not running: starting it"`,
     `  systemctl start ${u} || fail "systemctl start ${u} failed: $(why)"`,

@@ -160,19 +160,21 @@ describe("render: remote scripts (golden files)", () => {
     );
   });
 
+  const DISK = {
+    who: "k3s-agent-1 (VM 110 on pve)",
+    vmid: 110,
+    disk: "scsi0",
+    cache: "writeback",
+    iothread: true,
+    controllerChange: false,
+    rebootTimeoutSeconds: 600,
+    fingerprint: "0123456789abcdef",
+  };
+
   it("disk", () => {
     assertGolden(
       "disk-scsi.sh",
-      renderDiskScript({
-        who: "k3s-vm-fawn (VM 108 on fawn)",
-        vmid: 108,
-        disk: "scsi0",
-        cache: "writeback",
-        iothread: true,
-        controllerChange: false,
-        rebootTimeoutSeconds: 600,
-        fingerprint: "0123456789abcdef",
-      }),
+      renderDiskScript({ ...DISK, who: "k3s-vm-fawn (VM 108 on fawn)", vmid: 108 }),
     );
   });
 
@@ -185,17 +187,6 @@ describe("render: remote scripts (golden files)", () => {
   });
 
   const AGENT = { ...SERVER, node: "k3s-agent-1", nodeName: "agent-1", role: "agent" as const };
-  const DISK = {
-    who: "k3s-agent-1 (VM 110 on pve)",
-    vmid: 110,
-    disk: "scsi0",
-    cache: "writeback",
-    iothread: true,
-    controllerChange: false,
-    rebootTimeoutSeconds: 600,
-    fingerprint: "0123456789abcdef",
-  };
-
   it("drain: prepare says when a restart follows, disk check, drain, and the repair steps", () => {
     assertGolden(
       "prepare-agent-drain.sh",
