@@ -319,6 +319,27 @@ describe("config: buildClusterSpec", () => {
     );
   });
 
+  it("drain is off by default; turned on, its timeout defaults to 300 s", () => {
+    assert.deepStrictEqual(buildClusterSpec(validRaw()).spec.roll, {
+      allowTwoServers: false,
+      allowAgentMinorSkip: false,
+      repair: false,
+      drain: false,
+      drainTimeoutSeconds: 300,
+    });
+    const raw = validRaw();
+    raw.cluster.roll = { drain: true };
+    assert.strictEqual(buildClusterSpec(raw).spec.roll.drain, true);
+    assert.strictEqual(buildClusterSpec(raw).spec.roll.drainTimeoutSeconds, 300);
+  });
+
+  it("rejects a drain timeout under 10 s and an unknown roll key", () => {
+    const problems = problemsOf((r) => (r.cluster.roll = { drainTimeoutSeconds: 5, cordon: true }));
+    assert.strictEqual(problems.length, 2, problems.join("\n"));
+    assert.match(problems.join("\n"), /`roll\.drainTimeoutSeconds`/);
+    assert.match(problems.join("\n"), /cordon/);
+  });
+
   it("rejects a rollOrder that does not list every node exactly once", () => {
     assert.deepStrictEqual(
       problemsOf((r) => (r.cluster.rollOrder = ["k3s-vm-pve", "k3s-vm-pve", "k3s-vm-fwan"])),
