@@ -37,7 +37,7 @@ export async function homelabProgram() {
   );
   for (const warning of verdict.warnings) pulumi.log.warn(warning);
   if (verdict.errors.length > 0) refuse("preflight refused the roll", verdict.errors);
-  pulumi.log.info(formatPlan(verdict.plan, verdict.repairs));
+  pulumi.log.info(formatPlan(verdict.plan, verdict.repairs, spec.roll.drain));
 
   const repair = spec.roll.repair
     ? Object.fromEntries(verdict.repairs.map((r) => [r.node, r.reason]))

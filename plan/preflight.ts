@@ -250,6 +250,7 @@ function checkQuorum(
 export function formatPlan(
   plan: readonly NodePlan[],
   repairs: readonly RepairEntry[] = [],
+  drain = false,
 ): string {
   const lines = plan.map(
     (p, i) =>
@@ -262,5 +263,8 @@ export function formatPlan(
           "repair first (restarts only what is still unhealthy then, one node at a time, gated):",
           ...repairs.map((r) => `  - ${r.node}: restart K3s (${r.reason})`),
         ];
-  return [...repair, "roll plan (one node at a time, servers first):", ...lines].join("\n");
+  const heading = drain
+    ? "roll plan (one node at a time, servers first; a node is drained before its restart):"
+    : "roll plan (one node at a time, servers first):";
+  return [...repair, heading, ...lines].join("\n");
 }

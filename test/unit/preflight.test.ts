@@ -257,6 +257,13 @@ describe("preflight", () => {
     ]);
   });
 
+  it("says in the plan's heading when nodes are drained first", () => {
+    assert.strictEqual(
+      formatPlan(run(spec, converged(spec)).plan, [], true).split("\n")[0],
+      "roll plan (one node at a time, servers first; a node is drained before its restart):",
+    );
+  });
+
   it("repair on a healthy cluster repairs nothing and says so", () => {
     const result = run(spec, converged(spec), { ...NO_OVERRIDES, repair: true });
     assert.deepStrictEqual(result.errors, []);
