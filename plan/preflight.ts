@@ -102,7 +102,10 @@ export function preflight(
 ): Preflight {
   const result: Preflight = { errors: [], warnings: [], plan: [], repairs: [] };
   for (const [name, o] of [...observed.nodes, ...observed.hosts]) {
-    if (!reachable(o)) result.errors.push(`\`${name}\`: unreachable: ${o.unreachable}`);
+    if (!reachable(o))
+      result.errors.push(
+        `\`${name}\`: unreachable: ${o.unreachable}${vmHint(spec, observed, name)}`,
+      );
   }
   for (const { node } of rollPlan(spec)) {
     result.plan.push(planNode(spec, node, observed, desiredConfigYaml(node), overrides, result));
@@ -110,6 +113,18 @@ export function preflight(
   checkHealth(spec, observed, overrides, result);
   checkQuorum(spec, observed, overrides, result);
   return result;
+}
+
+/** For a guest that cannot be reached: what its Proxmox host says of the VM, when it is not
+ * running (the usual reason). */
+function vmHint(spec: ClusterSpec, observed: Observed, name: string): string {
+  const node = spec.nodes.find((n) => n.name === name);
+  const host = node && observed.hosts.get(node.host);
+  if (!node || !reachable(host)) return "";
+  const status = host.vms.get(node.vmid)?.status;
+  return status && status !== "running"
+    ? `; VM ${node.vmid} on \`${node.host}\` is ${status} (start it: qm start ${node.vmid})`
+    : "";
 }
 
 function planNode(

@@ -142,7 +142,10 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
     const mark = eventMark();
     const run = await ws.up();
     assert.strictEqual(run.status, 1);
-    assert.match(run.output, /`k3s-vm-fawn`: unreachable: cannot connect to 127\.0\.0\.23:22/);
+    assert.match(
+      run.output,
+      /`k3s-vm-fawn`: unreachable: cannot connect to 127\.0\.0\.23:22.*; VM 108 on `fawn` is stopped \(start it: qm start 108\)/,
+    );
     assert.deepStrictEqual(
       mutatingOn(eventsSince(mark), ["pve", "piglet", "k3s-vm-pve", "k3s-vm-piglet"]),
       [],

@@ -314,4 +314,20 @@ describe("preflight", () => {
       "`k3s-vm-fawn`: unreachable: cannot connect to 10.0.0.23:22: ECONNREFUSED",
     );
   });
+
+  it("says when an unreachable guest's VM is not running, from its Proxmox host", () => {
+    const observed = converged(spec);
+    (observed.nodes as Map<string, unknown>).set("k3s-vm-fawn", {
+      unreachable: "cannot connect to 10.0.0.23:22: ECONNREFUSED",
+    });
+    const vm = observed.hosts.get("fawn")!.vms.get(108)!;
+    (observed.hosts as Map<string, HostObservation>).set("fawn", {
+      ...observed.hosts.get("fawn")!,
+      vms: new Map([[108, { ...vm, status: "stopped" }]]),
+    });
+    assert.deepStrictEqual(
+      run(spec, observed).errors[0],
+      "`k3s-vm-fawn`: unreachable: cannot connect to 10.0.0.23:22: ECONNREFUSED; VM 108 on `fawn` is stopped (start it: qm start 108)",
+    );
+  });
 });
