@@ -21,36 +21,70 @@ export function desiredLiveValues(
 
 interface LiveStateProps {
   readonly node: string;
-  /** What the node should run; after a refresh, what it does run. */
+  /** What the node should run (the desired values of the last up). */
   readonly values: LiveValues;
   readonly target: LiveTarget;
+  /** What the node ran at the last refresh when that differed from `values` (state only, until
+   * the next update). */
+  readonly live?: LiveValues;
   /** Bumped whenever drift was repaired; the node's steps carry it, so they run again. */
   readonly repairs: number;
 }
 
+/** Equal as JSON with keys in order, so a new key order alone is no change. */
+function same(a: unknown, b: unknown): boolean {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : typeof v === "object" && v !== null
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+              .map(([k, x]) => [k, canonical(x)]),
+          )
+        : v;
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+/** A refresh saw the node run something else than both what the last up converged it to and what
+ * is desired now. A change of the desired values alone is no drift: the steps whose inputs
+ * changed run anyway, and only those, so a sysctl-only change previews as just that. */
+export function drifted(olds: LiveStateProps, news: Pick<LiveStateProps, "values">): boolean {
+  return olds.live !== undefined && !same(olds.live, olds.values) && !same(olds.live, news.values);
+}
+
 /**
- * The dynamic provider: `read` (only under `--refresh`) replaces the desired values with what the
- * node runs, so a hand-made change shows as a diff on this node's resource; the update that
- * follows bumps `repairs`. It changes nothing on any machine itself.
+ * The dynamic provider: `read` (only under `--refresh`) records what the node runs, and hands it
+ * back as the inputs, so a hand-made change shows as a diff on this node's resource; the update
+ * that follows bumps `repairs`. It changes nothing on any machine itself.
  */
-const provider: pulumi.dynamic.ResourceProvider = {
+const liveStateProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: LiveStateProps) {
     return { id: inputs.node, outs: { ...inputs, repairs: 0 } };
   },
   async read(id: string, props?: LiveStateProps) {
     if (!props) throw new Error(`${id}: no state to refresh`);
-    const values = await readLive(props.target);
-    const refreshed = { ...props, values };
-    return { id, props: refreshed, inputs: { node: props.node, values, target: props.target } };
+    const live = await readLive(props.target);
+    // A node that runs what the state says changes nothing, so a refresh shows nothing for it.
+    const { node, values, target, repairs } = props;
+    const kept = { node, values, target, repairs };
+    const refreshed = same(live, values) ? kept : { ...kept, live };
+    return {
+      id,
+      props: refreshed,
+      inputs: { node: props.node, values: live, target: props.target },
+    };
   },
   async diff(_id: string, olds: LiveStateProps, news: LiveStateProps) {
-    const drifted = JSON.stringify(olds.values) !== JSON.stringify(news.values);
-    const moved = JSON.stringify(olds.target) !== JSON.stringify(news.target);
-    return { changes: drifted || moved, replaces: [], deleteBeforeReplace: false };
+    // A new version of this provider's code is stored too, so later reads run it.
+    const code = (p: LiveStateProps) => (p as unknown as Record<string, unknown>).__provider;
+    const changes =
+      drifted(olds, news) || !same(olds.target, news.target) || code(olds) !== code(news);
+    return { changes, replaces: [], deleteBeforeReplace: false };
   },
   async update(_id: string, olds: LiveStateProps, news: LiveStateProps) {
-    const drifted = JSON.stringify(olds.values) !== JSON.stringify(news.values);
-    return { outs: { ...news, repairs: (olds.repairs ?? 0) + (drifted ? 1 : 0) } };
+    const repairs = (olds.repairs ?? 0) + (drifted(olds, news) ? 1 : 0);
+    return { outs: { ...news, repairs } };
   },
 };
 
@@ -69,7 +103,7 @@ export class NodeLiveState extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: NodeLiveStateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      provider,
+      liveStateProvider,
       name,
       { node: args.node, values: args.values, target: args.target, repairs: undefined },
       { ...opts, additionalSecretOutputs: ["target"] },

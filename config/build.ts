@@ -59,13 +59,13 @@ function toSpec(config: StackConfig): ClusterSpec {
     config: node.config ?? {},
     k3sVersion: node.k3sVersion ?? cluster.k3sVersion,
     controllerChange: node.controllerChange ?? false,
-    sysctl: { ...cluster.sysctl, ...node.sysctl },
+    sysctl: sortedByKey({ ...cluster.sysctl, ...node.sysctl }),
   }));
   return {
     k3sVersion: cluster.k3sVersion,
     serverConfig: cluster.serverConfig,
     registrationAddress: cluster.registrationAddress,
-    sysctl: cluster.sysctl,
+    sysctl: sortedByKey(cluster.sysctl),
     disk: cluster.disk,
     zfsTxgTimeout: cluster.zfsTxgTimeout,
     installerUrl: cluster.installerUrl,
@@ -74,4 +74,10 @@ function toSpec(config: StackConfig): ClusterSpec {
     hosts,
     nodes,
   };
+}
+
+/** Sysctl maps in key order: the defaults and Pulumi's config hand them over in different
+ * orders, and a new order alone must not rewrite a file or count as drift. */
+function sortedByKey<T>(map: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

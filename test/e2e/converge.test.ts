@@ -197,6 +197,41 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     assert.match(again.output, /Resources:\n\s+\d+ unchanged/);
   });
 
+  it("a sysctl-only change previews and applies as just the three sysctl steps", async () => {
+    editStack(ws, (config) => {
+      config["k3s-homelab:cluster"].sysctl = {
+        "vm.swappiness": "11",
+        "vm.dirty_ratio": "5",
+        "vm.dirty_background_ratio": "3",
+      };
+    });
+    const preview = await ws.preview(false);
+    assert.strictEqual(preview.status, 0, preview.output);
+    assert.match(preview.output, /Resources:\n\s+~ 3 to update\n/);
+    const mark = eventMark();
+    const run = await ws.up();
+    assert.strictEqual(run.status, 0, run.output);
+    const updated = run.output
+      .split("\n")
+      .filter((l) => / updated \(/.test(l))
+      .map((l) => /Command (\S+) updated/.exec(l)?.[1] ?? l)
+      .sort();
+    assert.deepStrictEqual(updated, [
+      "k3s-vm-fawn-sysctl-apply",
+      "k3s-vm-piglet-sysctl-apply",
+      "k3s-vm-pve-sysctl-apply",
+    ]);
+    for (const g of GUESTS)
+      assert.strictEqual(sh(g.address, g.name, "sysctl -n vm.swappiness"), "11");
+    assert.deepStrictEqual(
+      downIntervals(
+        eventsSince(mark),
+        GUESTS.map((g) => g.name),
+      ),
+      [],
+    );
+  });
+
   it("never stores the private key or the token in plain text", async () => {
     const key = readFileSync(LAB_CLIENT_KEY, "utf8");
     const keyBody = key.split("\n")[1];

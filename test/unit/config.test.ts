@@ -319,6 +319,18 @@ describe("config: buildClusterSpec", () => {
     );
   });
 
+  it("hands sysctl maps over in key order, whatever order the defaults or the stack use", () => {
+    const raw = validRaw();
+    raw.cluster.sysctl = { "vm.swappiness": "10", "vm.dirty_ratio": "5" };
+    raw.nodes["k3s-vm-fawn"].sysctl = { "net.core.somaxconn": "1024" };
+    const fawn = buildClusterSpec(raw).spec.nodes.find((n) => n.name === "k3s-vm-fawn")!;
+    assert.deepStrictEqual(Object.keys(fawn.sysctl), [
+      "net.core.somaxconn",
+      "vm.dirty_ratio",
+      "vm.swappiness",
+    ]);
+  });
+
   it("drain is off by default; turned on, its timeout defaults to 300 s", () => {
     assert.deepStrictEqual(buildClusterSpec(validRaw()).spec.roll, {
       allowTwoServers: false,
