@@ -25,6 +25,8 @@ export function parseSysctlOverrides(stdout: string): string[] {
 export interface RollRecord {
   readonly done: string[];
   readonly snapshot?: string;
+  /** Where the snapshot was saved, as `k3s etcd-snapshot ls` reports it (file:// or s3://). */
+  readonly snapshotLocation?: string;
   readonly gateSeconds?: number;
   /** When the gate passed (UTC). */
   readonly at?: string;
@@ -34,6 +36,7 @@ export interface RollRecord {
 export function parseRollRecord(stdouts: readonly string[]): RollRecord {
   const done: string[] = [];
   let snapshot: string | undefined;
+  let snapshotLocation: string | undefined;
   let gateSeconds: number | undefined;
   let at: string | undefined;
   for (const line of stdouts.join("\n").split("\n")) {
@@ -41,6 +44,7 @@ export function parseRollRecord(stdouts: readonly string[]): RollRecord {
     if (!match) continue;
     const [, key, value] = match;
     if (key === "snapshot") snapshot = value;
+    else if (key === "snapshot_location") snapshotLocation = value;
     else if (key === "gate_seconds") gateSeconds = Number(value);
     else if (key === "at") at = value;
     else if (key === "config") done.push("config.yaml rewritten");
@@ -50,5 +54,5 @@ export function parseRollRecord(stdouts: readonly string[]): RollRecord {
     else if (key === "drained") done.push("drained");
     else if (key === "uncordoned") done.push("uncordoned");
   }
-  return { done, snapshot, gateSeconds, at };
+  return { done, snapshot, snapshotLocation, gateSeconds, at };
 }

@@ -137,6 +137,18 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
         g.host,
       );
     }
+    // The roll record names each server's snapshot and where it is; the file is there.
+    const nodes = (await ws.outputs()).nodes as Record<
+      string,
+      { roll: { snapshot?: string; snapshotLocation?: string } }
+    >;
+    for (const g of GUESTS) {
+      const { snapshot, snapshotLocation } = nodes[g.name].roll;
+      assert.match(snapshot ?? "", /^k3s-homelab-pre-upgrade-v1-3[23]-[45]-k3s1-to-v1-33-6-k3s1$/);
+      const prefix = `file:///var/lib/rancher/k3s/server/db/snapshots/${snapshot}-${g.name}-`;
+      assert.ok(snapshotLocation?.startsWith(prefix), `${g.name}: ${snapshotLocation}`);
+      sh(g.address, g.name, `test -s ${snapshotLocation!.slice("file://".length)}`);
+    }
   });
 
   it("a second up changes nothing and makes no mutating call", async () => {

@@ -37,7 +37,10 @@ if systemctl is-active -q k3s && { [ "$have" != "$WANT" ] || [ "$CONFIG_CHANGED"
   why=$([ "$have" != "$WANT" ] && echo "upgrade-$(echo "$have-to-$WANT" | tr "+." "--")" || echo config-change)
   say "saving an etcd snapshot before the $why"
   k3s etcd-snapshot save --name "k3s-homelab-pre-$why" >/dev/null 2>&1 || fail "k3s etcd-snapshot save failed; nothing was changed on this node"
-  say "snapshot: k3s-homelab-pre-$why"; echo "record snapshot k3s-homelab-pre-$why"
+  # K3s appends the node name and a timestamp; `etcd-snapshot ls` says where it went (file:// or s3://).
+  loc=$(k3s etcd-snapshot ls 2>/dev/null | awk -v n="k3s-homelab-pre-$why-" 'index($1, n) == 1 { print $2 }' | sort | tail -n 1) || loc=''
+  say "snapshot: k3s-homelab-pre-$why${loc:+ at $loc}"; echo "record snapshot k3s-homelab-pre-$why"
+  if [ -n "$loc" ]; then echo "record snapshot_location $loc"; fi
 fi
 if [ "$have" != "$WANT" ]; then
   say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"

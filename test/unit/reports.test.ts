@@ -5,7 +5,7 @@ describe("step reports", () => {
   it("reads the roll record lines in step order", () => {
     assert.deepStrictEqual(
       parseRollRecord([
-        "k3s-vm-fawn: wrote /etc/rancher/k3s/config.yaml\nrecord config changed\nrecord snapshot k3s-homelab-pre-upgrade\nrecord installed v1.33.5+k3s1->v1.33.6+k3s1\n",
+        "k3s-vm-fawn: wrote /etc/rancher/k3s/config.yaml\nrecord config changed\nrecord snapshot k3s-homelab-pre-upgrade\nrecord snapshot_location file:///var/lib/rancher/k3s/server/db/snapshots/k3s-homelab-pre-upgrade-k3s-vm-fawn-1764200000\nrecord installed v1.33.5+k3s1->v1.33.6+k3s1\n",
         "record rebooted cache none->writeback iothread 0->1\ncurrent: x\npending: x\n",
         "k3s-vm-fawn: k3s already runs the current binary and config\n",
         "k3s-vm-fawn: Ready at v1.33.6+k3s1 after 7s\nrecord gate_seconds 7\nrecord at 2026-11-27T04:20:00Z\n",
@@ -17,6 +17,8 @@ describe("step reports", () => {
           "qm reboot (cache none->writeback iothread 0->1)",
         ],
         snapshot: "k3s-homelab-pre-upgrade",
+        snapshotLocation:
+          "file:///var/lib/rancher/k3s/server/db/snapshots/k3s-homelab-pre-upgrade-k3s-vm-fawn-1764200000",
         gateSeconds: 7,
         at: "2026-11-27T04:20:00Z",
       },
@@ -40,6 +42,7 @@ describe("step reports", () => {
     assert.deepStrictEqual(parseRollRecord(["", "", "", ""]), {
       done: [],
       snapshot: undefined,
+      snapshotLocation: undefined,
       gateSeconds: undefined,
       at: undefined,
     });
