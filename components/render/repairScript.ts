@@ -2,9 +2,10 @@ import { k3sUnit, unitWhyFunction } from "./drainScripts";
 import { header, RollTarget } from "./rollScripts";
 
 /**
- * Guest, in repair mode, before the roll: restarts the node's K3s only when it is unhealthy (the
- * unit is not running, or on a server its etcd member does not answer healthy); a healthy node is
- * left alone. The repair gate that follows waits for it to be Ready again.
+ * Guest, in repair mode, before the roll: restarts the node's K3s only when it is unhealthy: the
+ * unit is not running, on a server its etcd member does not answer healthy, or preflight found it
+ * unhealthy (`reason`: NotReady, unknown to the API). A node preflight found healthy and that runs
+ * is left alone. The repair gate that follows waits for it to be Ready again.
  */
 export function renderRepairScript(target: RollTarget, reason?: string): string {
   const u = k3sUnit(target.role);
@@ -25,7 +26,16 @@ export function renderRepairScript(target: RollTarget, reason?: string): string 
         ]
       : []),
     "else",
-    `  say "repair: ${u} runs${target.role === "server" ? " and its etcd member is healthy" : ""}: left alone"`,
+    ...(reason === undefined
+      ? [
+          `  say "repair: ${u} runs${target.role === "server" ? " and its etcd member is healthy" : ""}: left alone"`,
+        ]
+      : [
+          "  # Preflight found it unhealthy in a way only the API shows (NotReady, unknown node).",
+          `  say "repair: restarting ${u}, which runs but was unhealthy at preflight (${reason.replace(/["$`\\]/g, "")})"`,
+          `  systemctl restart ${u} || fail "repair: systemctl restart ${u} failed: $(why)"`,
+          `  echo "record repaired restarted ${u}"`,
+        ]),
     "fi",
     "",
   ].join("\n");

@@ -15,5 +15,8 @@ elif ! curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q
   systemctl restart k3s || fail "repair: systemctl restart k3s failed: $(why)"
   echo "record repaired restarted k3s"
 else
-  say "repair: k3s runs and its etcd member is healthy: left alone"
+  # Preflight found it unhealthy in a way only the API shows (NotReady, unknown node).
+  say "repair: restarting k3s, which runs but was unhealthy at preflight (its etcd member is not healthy)"
+  systemctl restart k3s || fail "repair: systemctl restart k3s failed: $(why)"
+  echo "record repaired restarted k3s"
 fi

@@ -205,6 +205,15 @@ describe("render: remote scripts (golden files)", () => {
     assertGolden("repair-gate-server.sh", renderGateScript(SERVER, 600, "repair"));
   });
 
+  it("repair restarts a running agent that preflight found NotReady, quoting the reason safely", () => {
+    const script = renderRepairScript(AGENT, "the API does not know `agent-1`; $(x)");
+    assert.match(
+      script,
+      /say "repair: restarting k3s-agent, which runs but was unhealthy at preflight \(the API does not know agent-1; \(x\)\)"/,
+    );
+    assert.doesNotMatch(renderRepairScript(AGENT), /systemctl restart/);
+  });
+
   it("prepare without drain says nothing about restarts", () => {
     const script = renderPrepareScript(AGENT, "", "https://get.k3s.io", false);
     assert.ok(!script.includes("restart-follows"), script);
