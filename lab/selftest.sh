@@ -156,6 +156,14 @@ capture 127.0.0.21 'k3s kubectl get node k3s-vm-fawn -o json'
 capture 127.0.0.22 'systemctl stop k3s; systemctl is-active k3s; k3s kubectl get nodes; echo rc=$?; systemctl start k3s; systemctl is-active k3s'
 has "The connection to the server 127.0.0.1:6443 was refused" && has "rc=1" && grep -q '^active' "$WORK/out" &&
   pass "kubectl is refused while k3s is stopped, answers after start" || fail "stopped k3s: $(cat "$WORK/out")"
+capture 127.0.0.21 'k3s kubectl cordon k3s-vm-fawn; k3s kubectl get nodes | grep "^k3s-vm-fawn"; k3s kubectl uncordon k3s-vm-fawn; echo "unschedulable=$(k3s kubectl get node k3s-vm-fawn -o jsonpath="{.spec.unschedulable}")"'
+has "node/k3s-vm-fawn cordoned" && has "SchedulingDisabled" && has "node/k3s-vm-fawn uncordoned" && has "^unschedulable=$" &&
+  pass "kubectl cordon/uncordon: SchedulingDisabled, then schedulable again" || fail "cordon: $(cat "$WORK/out")"
+mkdir -p .lab/shared/faults/k3s-vm-fawn && echo default/web-0 >.lab/shared/faults/k3s-vm-fawn/drain
+capture 127.0.0.21 'k3s kubectl drain k3s-vm-fawn --ignore-daemonsets --timeout=2s; echo rc=$?; k3s kubectl uncordon k3s-vm-fawn'
+rm -rf .lab/shared/faults/k3s-vm-fawn
+has "disruption budget" && has "global timeout reached: 2s" && has "rc=1" &&
+  pass "a drain blocked by faults/<node>/drain fails at its --timeout" || fail "drain fault: $(cat "$WORK/out")"
 capture 127.0.0.21 'systemctl restart ssh; echo rc=$?'
 has "not managed in the lab" && pass "systemctl refuses units other than k3s" || fail "systemctl ssh: $(cat "$WORK/out")"
 
