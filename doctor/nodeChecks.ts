@@ -1,7 +1,7 @@
 import { parse } from "yaml";
 import { MUST_MATCH_SERVER_KEYS, NodeSpec } from "../config";
 import { runningVersion, Observed } from "../plan/preflight";
-import { NodeObservation } from "../probe/observations";
+import { ApiNode, NodeObservation } from "../probe/observations";
 import { Check, check } from "./check";
 import { SysctlOverride } from "./readings";
 
@@ -22,6 +22,12 @@ export function showConfigValue(key: string, value: unknown): string {
   if (value === undefined) return "unset";
   if (SECRET_KEYS.has(key)) return "(set)";
   return Array.isArray(value) ? `[${value.join(", ")}]` : String(value);
+}
+
+function cordonNote(cordoned: ApiNode["cordoned"]): string {
+  if (cordoned === "by-roll") return ", cordoned by a roll whose gate did not pass";
+  if (cordoned === "by-hand") return ", cordoned";
+  return "";
 }
 
 /** K3s version, service and readiness as the API reports them. */
@@ -57,9 +63,9 @@ export function k3sChecks(node: NodeSpec, own: NodeObservation, observed: Observ
   checks.push(
     check(
       "node ready (API)",
-      api ? `Ready=${api.ready}` : "not known to any server's API",
+      api ? `Ready=${api.ready}${cordonNote(api.cordoned)}` : "not known to any server's API",
       "Ready=True",
-      api?.ready === "True" ? "ok" : "fail",
+      api?.ready !== "True" ? "fail" : api.cordoned ? "warn" : "ok",
     ),
   );
   return checks;

@@ -133,3 +133,19 @@ export function checkHealth(
       });
   }
 }
+
+/** Nodes already cordoned: by an earlier roll whose gate did not pass (its gate uncordons it once
+ * it passes), or by someone else (the roll leaves it cordoned). */
+export function cordonWarnings(spec: ClusterSpec, observed: Observed): string[] {
+  const api = [...observed.nodes.values()].filter(reachable).find((v) => v.apiNodes)?.apiNodes;
+  return spec.nodes.flatMap((node) => {
+    const seen = api?.find((n) => n.name === node.nodeName);
+    if (seen?.cordoned === "by-roll")
+      return [
+        `node \`${node.name}\`: still cordoned by an earlier roll whose gate did not pass; its gate uncordons it once it passes`,
+      ];
+    if (seen?.cordoned === "by-hand")
+      return [`node \`${node.name}\`: cordoned, not by this tool; the roll leaves it cordoned`];
+    return [];
+  });
+}

@@ -11,7 +11,7 @@ import {
 import { rollPlan } from "../components/rollPlan";
 import { HostObservation, NodeObservation } from "../probe/observations";
 import { owedDiskChanges } from "./disk";
-import { checkHealth, memberOf, RepairEntry } from "./health";
+import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
 
 /** A machine the probe could not read: the message names it and says why. */
 export interface Unreachable {
@@ -112,6 +112,7 @@ export function preflight(
   }
   checkHealth(spec, observed, overrides, result);
   checkQuorum(spec, observed, overrides, result);
+  result.warnings.push(...cordonWarnings(spec, observed));
   return result;
 }
 

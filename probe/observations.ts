@@ -5,6 +5,9 @@ export interface ApiNode {
   readonly name: string;
   readonly kubeletVersion: string;
   readonly ready: string;
+  /** Set when the node is unschedulable: cordoned by this tool's drain (it carries the
+   * annotation) or by someone else. */
+  readonly cordoned?: "by-roll" | "by-hand";
 }
 
 export interface EtcdMember {
@@ -102,8 +105,10 @@ export function parseNodeProbe(stdout: string): NodeObservation {
             .split("\n")
             .filter((l) => l.trim() !== "")
             .map((l) => {
-              const [name, kubeletVersion, ready] = l.split(" ");
-              return { name, kubeletVersion, ready: ready ?? "Unknown" };
+              const [name, kubeletVersion, ready, unschedulable, ours] = l.split(" ");
+              const node: ApiNode = { name, kubeletVersion, ready: ready ? ready : "Unknown" };
+              if (unschedulable !== "true") return node;
+              return { ...node, cordoned: ours ? "by-roll" : "by-hand" };
             }),
     etcdHealthy: s.has("etcd-health")
       ? /"health"\s*:\s*"true"/.test(s.get("etcd-health")!)

@@ -1,3 +1,4 @@
+import { CORDON_ANNOTATION } from "../components/render/drainScripts";
 import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../components/render/files";
 import { shellQuote } from "../components/render/shell";
 
@@ -34,7 +35,7 @@ export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean
   if (isServer) {
     lines.push(
       mark("nodes"),
-      `k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}' 2>/dev/null || echo '!unavailable'`,
+      `k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable} {.metadata.annotations.${CORDON_ANNOTATION}}{"\\n"}{end}' 2>/dev/null || echo '!unavailable'`,
       `${mark("etcd-health")}; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'`,
       `if [ -f ${ETCD_TLS}/client.crt ]; then ETCD="curl -s --max-time 5 --cacert ${ETCD_TLS}/server-ca.crt --cert ${ETCD_TLS}/client.crt --key ${ETCD_TLS}/client.key https://127.0.0.1:2379"; else ETCD="curl -s --max-time 5 http://127.0.0.1:2379"; fi`,
       `${mark("etcd-members")}; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,

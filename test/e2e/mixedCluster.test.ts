@@ -23,6 +23,8 @@ const AGENT = "k3s-agent-pve";
 const NODES = [...SERVERS, AGENT];
 const FAULT_DIR = join(REPO, ".lab", "shared", "faults");
 const PVE = { address: "127.0.0.21", name: "k3s-vm-pve" };
+/** The owner cordoned this node by hand before the first roll. */
+const BY_HAND = "k3s-vm-fawn";
 
 /** kubectl calls that changed a node, as `verb node` in order. */
 function nodeChanges(events: readonly LabEvent[]): { verb: string; node: string; ts: number }[] {
@@ -70,9 +72,14 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
     labDown();
   });
 
-  it("rolls servers before the agent, draining each node before its restart and uncordoning it after its gate", async () => {
+  it("rolls servers before the agent, draining each node before its restart and uncordoning it after its gate; a node cordoned by hand stays cordoned", async () => {
+    sh(PVE.address, PVE.name, `k3s kubectl cordon ${BY_HAND}`);
     const preview = await ws.preview(false);
     assert.strictEqual(preview.status, 0, preview.output);
+    assert.match(
+      preview.output,
+      /node `k3s-vm-fawn`: cordoned, not by this tool; the roll leaves it cordoned/,
+    );
     assert.ok(
       preview.output.includes(
         `  4. ${AGENT}: qm reboot (cache none→writeback, iothread 0→1); K3s v1.33.5+k3s1→v1.33.6+k3s1`,
@@ -98,12 +105,18 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
       const drained = changes.find((c) => c.node === node && c.verb === "drain");
       const uncordoned = changes.find((c) => c.node === node && c.verb === "uncordon");
       assert.ok(drained && drained.ts < first.from, `${node}: not drained before its restart`);
+      if (node === BY_HAND) {
+        assert.strictEqual(uncordoned, undefined, `${node} was cordoned by hand`);
+        continue;
+      }
       assert.ok(
         uncordoned && uncordoned.ts > Math.max(...downOf(node).map((i) => i.to)),
         `${node}: not uncordoned after it came back`,
       );
     }
-    assert.deepStrictEqual(schedulability(), allSchedulable);
+    assert.match(run.output, /k3s-vm-fawn: k3s-vm-fawn was already cordoned, not by this tool/);
+    assert.deepStrictEqual(schedulability(), { ...allSchedulable, [BY_HAND]: "true/" });
+    sh(PVE.address, PVE.name, `k3s kubectl uncordon ${BY_HAND}`);
     const outputs = (await ws.outputs()).nodes as Record<string, { roll: { done: string[] } }>;
     assert.deepStrictEqual(outputs[AGENT].roll.done, [
       "config.yaml rewritten",

@@ -264,6 +264,26 @@ describe("preflight", () => {
     );
   });
 
+  it("warns about nodes already cordoned, by an earlier roll or by hand", () => {
+    const observed = converged(spec);
+    for (const o of observed.nodes.values()) {
+      if (o.apiNodes)
+        o.apiNodes = o.apiNodes.map((n) =>
+          n.name === "k3s-vm-fawn"
+            ? { ...n, cordoned: "by-roll" as const }
+            : n.name === "k3s-vm-pve"
+              ? { ...n, cordoned: "by-hand" as const }
+              : n,
+        );
+    }
+    const result = run(spec, observed);
+    assert.deepStrictEqual(result.errors, []);
+    assert.deepStrictEqual(result.warnings, [
+      "node `k3s-vm-pve`: cordoned, not by this tool; the roll leaves it cordoned",
+      "node `k3s-vm-fawn`: still cordoned by an earlier roll whose gate did not pass; its gate uncordons it once it passes",
+    ]);
+  });
+
   it("repair on a healthy cluster repairs nothing and says so", () => {
     const result = run(spec, converged(spec), { ...NO_OVERRIDES, repair: true });
     assert.deepStrictEqual(result.errors, []);

@@ -31,8 +31,9 @@ describe("probe output parsing", () => {
       "vm.dirty_ratio\t20",
       "@@ sysctl-file",
       "@@ nodes",
-      "k3s-vm-pve v1.32.4+k3s1 True",
-      "k3s-vm-fawn v1.33.5+k3s1 False",
+      "k3s-vm-pve v1.32.4+k3s1 True  ",
+      "k3s-vm-fawn v1.33.5+k3s1 False true 2026-11-27T05:00:00Z",
+      "k3s-vm-piglet v1.33.5+k3s1 True true ",
       "@@ etcd-health",
       '{"health":"true","reason":""}',
       "@@ etcd-members",
@@ -50,7 +51,18 @@ describe("probe output parsing", () => {
       sysctlFile: "",
       apiNodes: [
         { name: "k3s-vm-pve", kubeletVersion: "v1.32.4+k3s1", ready: "True" },
-        { name: "k3s-vm-fawn", kubeletVersion: "v1.33.5+k3s1", ready: "False" },
+        {
+          name: "k3s-vm-fawn",
+          kubeletVersion: "v1.33.5+k3s1",
+          ready: "False",
+          cordoned: "by-roll",
+        },
+        {
+          name: "k3s-vm-piglet",
+          kubeletVersion: "v1.33.5+k3s1",
+          ready: "True",
+          cordoned: "by-hand",
+        },
       ],
       etcdHealthy: true,
       etcdMembers: [
