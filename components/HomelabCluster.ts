@@ -38,7 +38,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
   public readonly hosts: Record<string, ProxmoxHost> = {};
   public readonly nodes: Record<string, K3sNode> = {};
   /** Repair mode only: each node's repair steps. */
-  public readonly repairs: Record<string, NodeRepair> = {};
+  public readonly repairSteps: Record<string, NodeRepair> = {};
   public readonly sysctl: Record<string, GuestSysctl> = {};
   public readonly report: Record<string, NodeReport> = {};
 
@@ -100,7 +100,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
     let previous: { gate: pulumi.Resource } | undefined;
     if (args.repair) {
       for (const { node, gateVia } of rollPlan(spec)) {
-        previous = this.repairs[node.name] = new NodeRepair(
+        previous = this.repairSteps[node.name] = new NodeRepair(
           `${node.name}-repair`,
           {
             node,

@@ -15,7 +15,6 @@ import {
   renderPrepareScript,
   renderRestartScript,
   renderTokenScript,
-  header,
   DiskTarget,
   RollTarget,
   sha256,
@@ -191,7 +190,7 @@ export class K3sNode extends pulumi.ComponentResource {
           ...COMMON_COMMAND_ARGS,
           connection: gateConnection,
           create: withRepairs(
-            renderDrainScript(target, cluster.roll.drainTimeoutSeconds, header(target, "drain")),
+            renderDrainScript(target, cluster.roll.drainTimeoutSeconds),
             args.repairs,
           ),
           stdin: pulumi.interpolate`${prepare.stdout}\n${diskCheck.stdout}\n`,
@@ -222,11 +221,7 @@ export class K3sNode extends pulumi.ComponentResource {
       `${name}-gate`,
       {
         ...COMMON_COMMAND_ARGS,
-        connection: sshConnection(
-          args.gateVia,
-          args.privateKey,
-          dialLimitFor(cluster.gateTimeoutSeconds),
-        ),
+        connection: gateConnection,
         create: withRepairs(renderGateScript(target, cluster.gateTimeoutSeconds), args.repairs),
       },
       { parent: this, dependsOn: [restart] },

@@ -1,5 +1,6 @@
 import { ClusterSpec, NodeSpec } from "../config";
-import { Observed, runningVersion, Unreachable } from "../plan/preflight";
+import { Observed, Unreachable } from "../plan/observed";
+import { runningVersion } from "../plan/preflight";
 import { EtcdMember, HostObservation } from "../probe/observations";
 import { Check, check, formatMs, Section } from "./check";
 import { membersCheck, mustMatchAcrossServers, skewCheck } from "./clusterChecks";

@@ -1,5 +1,5 @@
 import { ClusterSpec, NodeSpec } from "../config";
-import { Observed } from "../plan/preflight";
+import { Observed } from "../plan/observed";
 import { renderFioScript } from "../probe/doctorScripts";
 import { probeCluster } from "../probe/probeCluster";
 import { ProbeError, runRemoteScript } from "../probe/ssh";

@@ -1,5 +1,6 @@
 import { ClusterSpec, NodeSpec } from "../config";
-import { Observed, preflight } from "../plan/preflight";
+import { Observed } from "../plan/observed";
+import { preflight } from "../plan/preflight";
 
 /** preflight's prefix for each of its cluster health problems. */
 const UNHEALTHY = "cluster unhealthy, refusing to start: ";

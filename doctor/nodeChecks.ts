@@ -1,6 +1,7 @@
 import { parse } from "yaml";
 import { MUST_MATCH_SERVER_KEYS, NodeSpec } from "../config";
-import { runningVersion, Observed } from "../plan/preflight";
+import { Observed } from "../plan/observed";
+import { runningVersion } from "../plan/preflight";
 import { ApiNode, NodeObservation } from "../probe/observations";
 import { Check, check } from "./check";
 import { SysctlOverride } from "./readings";

@@ -1,6 +1,6 @@
 import { ClusterSpec } from "../config";
-import { NodeObservation } from "../probe/observations";
-import type { Observed, Preflight, RollOverrides } from "./preflight";
+import { apiNodeList, etcdMemberList, Observed, reachable } from "./observed";
+import type { Preflight, RollOverrides } from "./preflight";
 
 /** A node the repair restarts first, and what preflight found wrong with it. */
 export interface RepairEntry {
@@ -12,10 +12,6 @@ export interface RepairEntry {
 interface HealthProblem {
   readonly text: string;
   readonly node?: string;
-}
-
-function reachable(value: unknown): value is NodeObservation {
-  return typeof value === "object" && value !== null && !("unreachable" in value);
 }
 
 /** K3s names etcd members `<node name>-<random hex>`. */
@@ -30,7 +26,7 @@ function findProblems(spec: ClusterSpec, observed: Observed): HealthProblem[] {
   const problems: HealthProblem[] = [];
   const servers = spec.nodes.filter((n) => n.role === "server");
   const views = servers.map((s) => observed.nodes.get(s.name)).filter(reachable);
-  const members = views.find((v) => v.etcdMembers)?.etcdMembers;
+  const members = etcdMemberList(observed);
   if (!members) problems.push({ text: "no server answers etcd's member list" });
   for (const server of servers) {
     const o = observed.nodes.get(server.name);
@@ -53,7 +49,7 @@ function findProblems(spec: ClusterSpec, observed: Observed): HealthProblem[] {
   }
   if (views.length > 0 && !views.some((v) => v.etcdLeader && v.etcdLeader !== "0"))
     problems.push({ text: "etcd has no leader" });
-  const api = views.find((v) => v.apiNodes)?.apiNodes;
+  const api = apiNodeList(observed);
   if (!api) problems.push({ text: "no server's API answers" });
   for (const node of spec.nodes) {
     const seen = api?.find((n) => n.name === node.nodeName);
@@ -73,17 +69,15 @@ function findProblems(spec: ClusterSpec, observed: Observed): HealthProblem[] {
 
 /** Healthy and total voting members, when some server answered the member list. */
 function quorum(spec: ClusterSpec, observed: Observed) {
-  const views = [...observed.nodes.values()].filter(reachable);
-  const members = views.find((v) => v.etcdMembers)?.etcdMembers;
+  const members = etcdMemberList(observed);
   if (!members) return undefined;
   const voters = members.filter((m) => !m.isLearner);
+  const healthyNode = (name: string) => {
+    const o = observed.nodes.get(name);
+    return reachable(o) && o.etcdHealthy === true;
+  };
   const healthy = voters.filter((m) =>
-    spec.nodes.some(
-      (n) =>
-        memberOf(m.name, n.nodeName) &&
-        reachable(observed.nodes.get(n.name)) &&
-        (observed.nodes.get(n.name) as NodeObservation).etcdHealthy === true,
-    ),
+    spec.nodes.some((n) => memberOf(m.name, n.nodeName) && healthyNode(n.name)),
   ).length;
   return { healthy, voters: voters.length };
 }
@@ -137,7 +131,7 @@ export function checkHealth(
 /** Nodes already cordoned: by an earlier roll whose gate did not pass (its gate uncordons it once
  * it passes), or by someone else (the roll leaves it cordoned). */
 export function cordonWarnings(spec: ClusterSpec, observed: Observed): string[] {
-  const api = [...observed.nodes.values()].filter(reachable).find((v) => v.apiNodes)?.apiNodes;
+  const api = apiNodeList(observed);
   return spec.nodes.flatMap((node) => {
     const seen = api?.find((n) => n.name === node.nodeName);
     if (seen?.cordoned === "by-roll")

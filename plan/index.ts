@@ -1,3 +1,4 @@
 export * from "./disk";
 export * from "./preflight";
 export * from "./health";
+export * from "./observed";

@@ -9,19 +9,9 @@ import {
   compareK3sVersions,
 } from "../config";
 import { rollPlan } from "../components/rollPlan";
-import { HostObservation, NodeObservation } from "../probe/observations";
 import { owedDiskChanges } from "./disk";
 import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
-
-/** A machine the probe could not read: the message names it and says why. */
-export interface Unreachable {
-  readonly unreachable: string;
-}
-
-export interface Observed {
-  readonly nodes: ReadonlyMap<string, NodeObservation | Unreachable>;
-  readonly hosts: ReadonlyMap<string, HostObservation | Unreachable>;
-}
+import { etcdMemberList, Observed, reachable } from "./observed";
 
 export interface RollOverrides {
   /** Roll a 2-server cluster although every server restart loses quorum. */
@@ -56,10 +46,6 @@ const K3S_DEFAULTS: Readonly<Record<string, string>> = {
   "cluster-domain": "cluster.local",
   "flannel-backend": "vxlan",
 };
-
-function reachable<T extends object>(value: T | Unreachable | undefined): value is T {
-  return value !== undefined && !("unreachable" in value);
-}
 
 /** The version the API reports for the node (what really runs), else what is installed. */
 export function runningVersion(node: NodeSpec, observed: Observed): string | undefined {
@@ -241,9 +227,7 @@ function checkQuorum(
   overrides: RollOverrides,
   result: Preflight,
 ) {
-  const members = [...observed.nodes.values()]
-    .filter(reachable)
-    .find((v) => v.etcdMembers)?.etcdMembers;
+  const members = etcdMemberList(observed);
   if (!members) return;
   const voters = members.filter((m) => !m.isLearner).length;
   const restarting = result.plan

@@ -1,5 +1,5 @@
 import { ClusterSpec, NodeSpec } from "../config";
-import { Unreachable } from "../plan/preflight";
+import { Unreachable } from "../plan/observed";
 import { HostObservation, NodeObservation, parseHostProbe, parseNodeProbe } from "./observations";
 import { renderHostProbe, renderNodeProbe } from "./scripts";
 import { ProbeError, runRemoteScript } from "./ssh";

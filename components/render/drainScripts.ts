@@ -1,32 +1,10 @@
 import { NodeRole } from "../../config";
-import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
 import { shellQuote } from "./shell";
+import { header, k3sUnit, RollTarget, unitAgeLines } from "./step";
 
 /** The annotation the drain step sets on a node it cordoned, so the gate uncordons only nodes this
  * tool cordoned (never one the owner cordoned by hand). */
 export const CORDON_ANNOTATION = "k3s-homelab/cordoned";
-
-/** The K3s unit of a role. */
-export function k3sUnit(role: NodeRole): string {
-  return role === "server" ? "k3s" : "k3s-agent";
-}
-
-/** A shell function `why` printing the unit's state and last log lines, for failure messages. */
-export function unitWhyFunction(role: NodeRole): string {
-  const u = k3sUnit(role);
-  return `why() { { systemctl status ${u} 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u ${u} -n 3 --no-pager -o cat 2>/dev/null; } | tr '\\n' ' '; }`;
-}
-
-/** Shell lines setting `since`, `started` (epoch) and `newest` (the newest mtime of the binary,
- * config and token files) for a running unit. */
-export function unitAgeLines(role: NodeRole): string[] {
-  const u = k3sUnit(role);
-  return [
-    `since=$(systemctl show -p ActiveEnterTimestamp --value ${u})`,
-    'started=$(date -d "$since" +%s) || fail "cannot read when ' + u + ' started ($since)"',
-    `newest=$(for f in "$(command -v k3s)" ${K3S_CONFIG_FILE} ${K3S_TOKEN_FILE} ${K3S_AGENT_TOKEN_FILE}; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)`,
-  ];
-}
 
 /** Guest, at the end of prepare when drain is on: prints `restart-follows ...` when the running
  * unit will restart to pick up what is on disk now (the drain step reads it). */
@@ -58,14 +36,9 @@ export function uncordonLines(): string[] {
  * tool) and drains it with a timeout; when the drain fails, uncordons it again and fails, before
  * anything restarted. When no restart follows, it leaves the node alone.
  */
-export function renderDrainScript(
-  target: { readonly nodeName: string },
-  timeoutSeconds: number,
-  /** The step's first lines (`header()` of rollScripts). */
-  header: string,
-): string {
+export function renderDrainScript(target: RollTarget, timeoutSeconds: number): string {
   return [
-    header,
+    header(target, "drain"),
     `NODE_NAME=${shellQuote(target.nodeName)}`,
     "why=$(sed -n 's/^restart-follows //p' | paste -sd ';' -)",
     'if [ -z "$why" ]; then say "no restart follows: $NODE_NAME is not drained"; exit 0; fi',

@@ -4,6 +4,7 @@ export * from "./files";
 export * from "./repairScript";
 export * from "./rollScripts";
 export * from "./shell";
+export * from "./step";
 export * from "./sysctlScript";
 export * from "./versionShell";
 export * from "./zfsScript";

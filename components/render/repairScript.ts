@@ -1,5 +1,4 @@
-import { k3sUnit, unitWhyFunction } from "./drainScripts";
-import { header, RollTarget } from "./rollScripts";
+import { header, k3sUnit, RollTarget, unitWhyFunction } from "./step";
 
 /**
  * Guest, in repair mode, before the roll: restarts the node's K3s only when it is unhealthy: the

@@ -1,32 +1,9 @@
 import { NodeRole } from "../../config";
-import {
-  k3sUnit,
-  restartFollowsLines,
-  uncordonLines,
-  unitAgeLines,
-  unitWhyFunction,
-} from "./drainScripts";
+import { restartFollowsLines, uncordonLines } from "./drainScripts";
 import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
 import { prelude, shellQuote, writeFileIfChanged } from "./shell";
+import { header, k3sUnit, RollTarget, unitAgeLines, unitWhyFunction } from "./step";
 import { VKEY_FUNCTION, versionKey } from "./versionShell";
-
-/** What every step of one node's roll knows about the node. */
-export interface RollTarget {
-  /** The stack's name for the node, used in every message. */
-  readonly node: string;
-  /** The Kubernetes node name the API reports. */
-  readonly nodeName: string;
-  readonly role: NodeRole;
-  readonly k3sVersion: string;
-  /** A hash of everything the roll converges, so every step re-runs when any part changes. */
-  readonly fingerprint: string;
-}
-
-/** The first lines of a roll step: strict mode, helpers, and the desired-state comment whose
- * change makes the step run again. */
-export function header(target: RollTarget, step: string): string {
-  return `${prelude(target.node)}\n# k3s-homelab roll step: ${step}; desired state ${target.fingerprint}`;
-}
 
 /**
  * Guest, first roll step: refuses a downgrade or a skipped minor, writes config.yaml, checks the

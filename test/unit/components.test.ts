@@ -305,9 +305,9 @@ describe("components under mocks", () => {
       /# at preflight: healthy/,
     );
     assert.strictEqual(dependsOn("k3s-vm-pve-check").length, 1, "the roll waits for the repair");
-    assert.strictEqual(dependsOn("k3s-vm-pve-check")[0], cluster.repairs["k3s-vm-fawn"].gate);
+    assert.strictEqual(dependsOn("k3s-vm-pve-check")[0], cluster.repairSteps["k3s-vm-fawn"].gate);
     assert.deepStrictEqual(dependsOn("k3s-vm-piglet-repair-restart"), [
-      cluster.repairs["k3s-vm-pve"].gate,
+      cluster.repairSteps["k3s-vm-pve"].gate,
     ]);
   });
 });

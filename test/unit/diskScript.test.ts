@@ -3,7 +3,8 @@ import { spawnSync } from "child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { DiskTarget, renderDiskScript } from "../../components/render";
+import { DiskTarget, renderDiskCheckScript, renderDiskScript } from "../../components/render";
+import { FAWN_DISK } from "./fixtures";
 
 /** A minimal `qm` that keeps the current and pending views in two files and records its calls.
  * The lab's stand-in models Proxmox in full; this one only lets the script's logic be run. */
@@ -17,25 +18,16 @@ case "$1" in
 esac
 `;
 
-const TARGET: DiskTarget = {
-  who: "k3s-vm-fawn (VM 108 on fawn)",
-  vmid: 108,
-  disk: "scsi0",
-  cache: "writeback",
-  iothread: true,
-  controllerChange: false,
-  rebootTimeoutSeconds: 600,
-  fingerprint: "0123456789abcdef",
-};
+const TARGET = FAWN_DISK;
 
-function runDisk(conf: string, target: DiskTarget = TARGET) {
+function runDisk(conf: string, target: DiskTarget = TARGET, render = renderDiskScript) {
   const dir = mkdtempSync(join(tmpdir(), "k3s-homelab-qm-"));
   writeFileSync(join(dir, "qm"), QM_STUB);
   chmodSync(join(dir, "qm"), 0o755);
   writeFileSync(join(dir, "current"), conf);
   writeFileSync(join(dir, "pending"), conf);
   writeFileSync(join(dir, "calls"), "");
-  const result = spawnSync("sh", ["-c", renderDiskScript(target)], {
+  const result = spawnSync("sh", ["-c", render(target)], {
     encoding: "utf8",
     env: { PATH: `${dir}:/usr/bin:/bin`, STUB_DIR: dir },
   });
@@ -74,6 +66,23 @@ describe("disk script, run against a qm stub", () => {
       [],
     );
     assert.match(r.stdout, /disk options already applied/);
+  });
+
+  it("disk check (before a drain): says a qm reboot follows only when the running VM lacks the options", () => {
+    const owed = runDisk(CONF, TARGET, renderDiskCheckScript);
+    assert.strictEqual(owed.status, 0, owed.stderr);
+    assert.strictEqual(
+      owed.stdout,
+      "restart-follows qm reboot: cache none->writeback iothread 0->1\n",
+    );
+    assert.ok(!owed.calls.some((c) => /^(set|reboot)/.test(c)), owed.calls.join(", "));
+    const applied = runDisk(
+      "scsihw: virtio-scsi-single\nscsi0: local-zfs:vm-108-disk-0,cache=writeback,iothread=1,size=64G\n",
+      TARGET,
+      renderDiskCheckScript,
+    );
+    assert.strictEqual(applied.status, 0, applied.stderr);
+    assert.strictEqual(applied.stdout, "");
   });
 
   it("refuses a locked VM, naming the node and the lock", () => {

@@ -1,3 +1,4 @@
+import { DiskTarget } from "../../components/render";
 /** A valid raw stack config (the three structured keys), fresh for every call so a test can
  * break one field without touching the others. */
 export function validRaw(): {
@@ -46,3 +47,15 @@ export function validRaw(): {
     },
   };
 }
+
+/** k3s-vm-fawn's etcd disk as the disk steps see it. */
+export const FAWN_DISK: DiskTarget = {
+  who: "k3s-vm-fawn (VM 108 on fawn)",
+  vmid: 108,
+  disk: "scsi0",
+  cache: "writeback",
+  iothread: true,
+  controllerChange: false,
+  rebootTimeoutSeconds: 600,
+  fingerprint: "0123456789abcdef",
+};

@@ -3,7 +3,6 @@ import { spawnSync } from "child_process";
 import { readdirSync } from "fs";
 import { join } from "path";
 import {
-  header,
   removeFileIfOwned,
   renderDiskCheckScript,
   renderDrainScript,
@@ -23,6 +22,7 @@ import {
   shellQuote,
   versionKey,
 } from "../../components/render";
+import { FAWN_DISK } from "./fixtures";
 import { assertGolden } from "./golden";
 
 const SYSCTL = { "vm.swappiness": "10", "vm.dirty_ratio": "5", "vm.dirty_background_ratio": "3" };
@@ -160,22 +160,10 @@ describe("render: remote scripts (golden files)", () => {
     );
   });
 
-  const DISK = {
-    who: "k3s-agent-1 (VM 110 on pve)",
-    vmid: 110,
-    disk: "scsi0",
-    cache: "writeback",
-    iothread: true,
-    controllerChange: false,
-    rebootTimeoutSeconds: 600,
-    fingerprint: "0123456789abcdef",
-  };
+  const DISK = { ...FAWN_DISK, who: "k3s-agent-1 (VM 110 on pve)", vmid: 110 };
 
   it("disk", () => {
-    assertGolden(
-      "disk-scsi.sh",
-      renderDiskScript({ ...DISK, who: "k3s-vm-fawn (VM 108 on fawn)", vmid: 108 }),
-    );
+    assertGolden("disk-scsi.sh", renderDiskScript(FAWN_DISK));
   });
 
   it("restart, gate and token", () => {
@@ -199,7 +187,7 @@ describe("render: remote scripts (golden files)", () => {
       ),
     );
     assertGolden("disk-check-scsi.sh", renderDiskCheckScript(DISK));
-    assertGolden("drain-agent.sh", renderDrainScript(AGENT, 300, header(AGENT, "drain")));
+    assertGolden("drain-agent.sh", renderDrainScript(AGENT, 300));
     assertGolden("repair-server.sh", renderRepairScript(SERVER, "its etcd member is not healthy"));
     assertGolden("repair-agent.sh", renderRepairScript(AGENT));
     assertGolden("repair-gate-server.sh", renderGateScript(SERVER, 600, "repair"));

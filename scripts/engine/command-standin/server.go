@@ -255,8 +255,7 @@ func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 		return nil, err
 	}
 	if req.GetPreview() {
-		unknown := resource.MakeComputed(resource.NewProperty(""))
-		props, err := marshal("preview", state(inputs, unknown, unknown))
+		props, err := previewState(inputs)
 		if err != nil {
 			return nil, err
 		}
@@ -295,8 +294,7 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 		return nil, err
 	}
 	if req.GetPreview() {
-		unknown := resource.MakeComputed(resource.NewProperty(""))
-		props, err := marshal("preview", state(news, unknown, unknown))
+		props, err := previewState(news)
 		if err != nil {
 			return nil, err
 		}
@@ -305,14 +303,7 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 
 	// The new inputs with the previous run's stdout/stderr (they go into the
 	// environment as PULUMI_COMMAND_STDOUT/STDERR, and stay if nothing runs).
-	oldOut, oldErr := olds["stdout"], olds["stderr"]
-	if !oldOut.HasValue() {
-		oldOut = resource.NewProperty("")
-	}
-	if !oldErr.HasValue() {
-		oldErr = resource.NewProperty("")
-	}
-	current := state(news, oldOut, oldErr)
+	current := state(news, orEmpty(olds["stdout"]), orEmpty(olds["stderr"]))
 	c, err := decode(current)
 	if err != nil {
 		return nil, err
@@ -335,6 +326,21 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 		return nil, err
 	}
 	return &pulumirpc.UpdateResponse{Properties: props}, nil
+}
+
+// previewState is a preview's result: the inputs, with stdout and stderr unknown until the
+// command runs.
+func previewState(inputs resource.PropertyMap) (*structpb.Struct, error) {
+	unknown := resource.MakeComputed(resource.NewProperty(""))
+	return marshal("preview", state(inputs, unknown, unknown))
+}
+
+// orEmpty is v, or an empty string when v holds nothing.
+func orEmpty(v resource.PropertyValue) resource.PropertyValue {
+	if !v.HasValue() {
+		return resource.NewProperty("")
+	}
+	return v
 }
 
 func (s *server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
