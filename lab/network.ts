@@ -2,7 +2,7 @@
 // bridge; each host gets a veth pair created INSIDE the lab namespaces, so the root network
 // namespace never gains an interface or address. Addresses: 198.18.0.<last octet>/24.
 import * as fs from "fs";
-import { BRIDGE_PREFIX, LabModel } from "./model";
+import { LabModel } from "./model";
 import { SWITCH_NETNS, netnsName } from "./paths";
 import { run, tryRun } from "./sh";
 
@@ -79,5 +79,3 @@ export function removeNetwork(pre: NetnsPreState | undefined): string[] {
   }
   return problems;
 }
-
-export const bridgeSubnet = `${BRIDGE_PREFIX}.0/24`;

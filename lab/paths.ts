@@ -11,9 +11,6 @@ export const LOGS = path.join(SHARED, "logs");
 export const EVENTS = path.join(SHARED, "events.jsonl");
 export const RUN_FILE = path.join(LAB, "run.json");
 
-/** Path of the shared lab dir inside every test host. */
-export const SHARED_IN_HOST = "/run/k3s-homelab-lab";
-
 export const hostDir = (name: string): string => path.join(HOSTS, name);
 export const ctlSocket = (name: string): string => path.join(SHARED, "ctl", `${name}.sock`);
 export const netnsName = (name: string): string => `hl-${name}`;
