@@ -195,14 +195,7 @@ func (s *server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 }
 
 func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	if err := checkType(req.GetUrn()); err != nil {
-		return nil, err
-	}
-	olds, err := unmarshal("olds", req.GetOlds())
-	if err != nil {
-		return nil, err
-	}
-	news, err := unmarshal("news", req.GetNews())
+	olds, news, err := oldsAndNews(req.GetUrn(), req.GetOlds(), req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -282,14 +275,7 @@ func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 }
 
 func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	if err := checkType(req.GetUrn()); err != nil {
-		return nil, err
-	}
-	olds, err := unmarshal("olds", req.GetOlds())
-	if err != nil {
-		return nil, err
-	}
-	news, err := unmarshal("news", req.GetNews())
+	olds, news, err := oldsAndNews(req.GetUrn(), req.GetOlds(), req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +312,22 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 		return nil, err
 	}
 	return &pulumirpc.UpdateResponse{Properties: props}, nil
+}
+
+// oldsAndNews checks the resource type and decodes a Diff's or Update's old state and new inputs.
+func oldsAndNews(urn string, olds, news *structpb.Struct) (resource.PropertyMap, resource.PropertyMap, error) {
+	if err := checkType(urn); err != nil {
+		return nil, nil, err
+	}
+	o, err := unmarshal("olds", olds)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := unmarshal("news", news)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, n, nil
 }
 
 // previewState is a preview's result: the inputs, with stdout and stderr unknown until the
