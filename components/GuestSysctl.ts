@@ -8,7 +8,7 @@ import {
   renderSysctlApplyScript,
   renderSysctlFile,
   sha256,
-} from "./render";
+} from "../render";
 
 export interface GuestSysctlArgs {
   /** The guest to tune; its name appears in every message. */

@@ -18,7 +18,7 @@ import {
   DiskTarget,
   RollTarget,
   sha256,
-} from "./render";
+} from "../render";
 
 export interface K3sNodeArgs {
   /** The node, validated. */

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, NodeSpec } from "../config";
 import { nodeConfigYaml } from "./K3sNode";
 import { LiveTarget, LiveValues, readLive, sha } from "./liveRead";
-import { renderSysctlFile } from "./render";
+import { renderSysctlFile } from "../render";
 
 /** What readLive reports for a node that is in the desired state. */
 export function desiredLiveValues(

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeSpec } from "../config";
 import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection } from "./connection";
 import { dialLimitFor } from "./K3sNode";
-import { renderGateScript, renderRepairScript, RollTarget, sha256 } from "./render";
+import { renderGateScript, renderRepairScript, RollTarget, sha256 } from "../render";
 
 export interface NodeRepairArgs {
   readonly node: NodeSpec;

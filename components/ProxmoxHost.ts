@@ -8,7 +8,7 @@ import {
   renderModprobeFile,
   renderZfsTxgScript,
   sha256,
-} from "./render";
+} from "../render";
 
 export interface ProxmoxHostArgs {
   /** How to reach the Proxmox host. */

@@ -6,5 +6,5 @@ export * from "./NodeRepair";
 export * from "./ProxmoxHost";
 export * from "./reports";
 export * from "./rollPlan";
-export * from "./render";
+// The render functions live in ../render (the ground floor), imported from there directly.
 export * from "./NodeLiveState";

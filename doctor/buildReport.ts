@@ -1,7 +1,7 @@
 import { ClusterSpec, NodeSpec } from "../config";
-import { Observed, Unreachable } from "../plan/observed";
+import { Observed } from "../plan/observed";
 import { runningVersion } from "../plan/preflight";
-import { EtcdMember, HostObservation } from "../probe/observations";
+import { EtcdMember, HostObservation, reachable, Unreachable } from "../probe/observations";
 import { Check, check, formatMs, Section } from "./check";
 import { membersCheck, mustMatchAcrossServers, skewCheck } from "./clusterChecks";
 import { etcdChecks } from "./etcdChecks";
@@ -26,10 +26,6 @@ export interface DoctorInput {
   /** `--fio` results per server node. */
   readonly fio?: ReadonlyMap<string, FioReading>;
   readonly notes?: readonly string[];
-}
-
-function reachable<T extends object>(value: T | Unreachable | undefined): value is T {
-  return value !== undefined && !("unreachable" in value);
 }
 
 /** The shape plan/preflight reads, from the doctor's readings. */

@@ -1,7 +1,7 @@
 import { ClusterSpec, NodeSpec } from "../config";
 import { effectiveDisk } from "../plan/disk";
 import { HostObservation, VmObservation } from "../probe/observations";
-import { MODPROBE_FILE } from "../components/render/files";
+import { MODPROBE_FILE } from "../render/files";
 import { Check, check } from "./check";
 
 /** The VM's disk options and controller: current (what runs) vs pending vs desired. */

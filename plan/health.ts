@@ -1,5 +1,6 @@
 import { ClusterSpec } from "../config";
-import { apiNodeList, etcdMemberList, Observed, reachable } from "./observed";
+import { apiNodeList, etcdMemberList, Observed } from "./observed";
+import { reachable } from "../probe/observations";
 import type { Preflight, RollOverrides } from "./preflight";
 
 /** A node the repair restarts first, and what preflight found wrong with it. */

@@ -1,18 +1,16 @@
-import { EtcdMember, ApiNode, HostObservation, NodeObservation } from "../probe/observations";
-
-/** A machine the probe could not read: the message names it and says why. */
-export interface Unreachable {
-  readonly unreachable: string;
-}
+import {
+  EtcdMember,
+  ApiNode,
+  HostObservation,
+  NodeObservation,
+  reachable,
+  Unreachable,
+} from "../probe/observations";
 
 /** What the read-only probe saw of every node and Proxmox host. */
 export interface Observed {
   readonly nodes: ReadonlyMap<string, NodeObservation | Unreachable>;
   readonly hosts: ReadonlyMap<string, HostObservation | Unreachable>;
-}
-
-export function reachable<T extends object>(value: T | Unreachable | undefined): value is T {
-  return value !== undefined && !("unreachable" in value);
 }
 
 /** etcd's member list as the first server that answered reports it. */

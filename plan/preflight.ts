@@ -11,7 +11,8 @@ import {
 import { rollPlan } from "../components/rollPlan";
 import { owedDiskChanges } from "./disk";
 import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
-import { etcdMemberList, Observed, reachable } from "./observed";
+import { etcdMemberList, Observed } from "./observed";
+import { reachable } from "../probe/observations";
 
 export interface RollOverrides {
   /** Roll a 2-server cluster although every server restart loses quorum. */

@@ -1,5 +1,5 @@
-import { shellQuote } from "../components/render/shell";
-import { LATER_SYSCTL_FILES } from "../components/render/sysctlScript";
+import { shellQuote } from "../render/shell";
+import { LATER_SYSCTL_FILES } from "../render/sysctlScript";
 import { renderNodeProbe, SECTION } from "./scripts";
 
 /** Where K3s keeps etcd (`db/etcd`): fio measures this file system. */

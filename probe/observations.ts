@@ -146,3 +146,12 @@ export function parseHostProbe(stdout: string, vmids: readonly number[]): HostOb
     txgBoot: boot === undefined ? undefined : Number(boot),
   };
 }
+
+/** A machine the probe could not read: the message names it and says why. */
+export interface Unreachable {
+  readonly unreachable: string;
+}
+
+export function reachable<T extends object>(value: T | Unreachable | undefined): value is T {
+  return value !== undefined && !("unreachable" in value);
+}

@@ -1,6 +1,11 @@
 import { ClusterSpec, NodeSpec } from "../config";
-import { Unreachable } from "../plan/observed";
-import { HostObservation, NodeObservation, parseHostProbe, parseNodeProbe } from "./observations";
+import {
+  HostObservation,
+  NodeObservation,
+  parseHostProbe,
+  parseNodeProbe,
+  Unreachable,
+} from "./observations";
 import { renderHostProbe, renderNodeProbe } from "./scripts";
 import { ProbeError, runRemoteScript } from "./ssh";
 

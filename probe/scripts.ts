@@ -1,6 +1,6 @@
-import { CORDON_ANNOTATION } from "../components/render/drainScripts";
-import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../components/render/files";
-import { shellQuote } from "../components/render/shell";
+import { CORDON_ANNOTATION } from "../render/drainScripts";
+import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../render/files";
+import { shellQuote } from "../render/shell";
 
 /** Real K3s serves etcd's client API with TLS and these client certificates; the lab serves
  * plain http, so the probe uses the certificates when they exist. */

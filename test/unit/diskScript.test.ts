@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { DiskTarget, renderDiskCheckScript, renderDiskScript } from "../../components/render";
+import { DiskTarget, renderDiskCheckScript, renderDiskScript } from "../../render";
 import { FAWN_DISK } from "./fixtures";
 
 /** A minimal `qm` that keeps the current and pending views in two files and records its calls.

@@ -1,4 +1,4 @@
-import { DiskTarget } from "../../components/render";
+import { DiskTarget } from "../../render";
 /** A valid raw stack config (the three structured keys), fresh for every call so a test can
  * break one field without touching the others. */
 export function validRaw(): {

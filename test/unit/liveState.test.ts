@@ -2,7 +2,7 @@ import * as assert from "assert";
 import { nodeConfigYaml } from "../../components/K3sNode";
 import { desiredLiveValues, drifted } from "../../components/NodeLiveState";
 import { sha } from "../../components/liveRead";
-import { renderSysctlFile } from "../../components/render";
+import { renderSysctlFile } from "../../render";
 import { buildClusterSpec } from "../../config";
 import { validRaw } from "./fixtures";
 

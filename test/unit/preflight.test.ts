@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { renderK3sConfig } from "../../components/render";
+import { renderK3sConfig } from "../../render";
 import { buildClusterSpec, ClusterSpec, NodeSpec } from "../../config";
 import { formatPlan, Observed, preflight, RollOverrides } from "../../plan";
 import { HostObservation, NodeObservation } from "../../probe/observations";

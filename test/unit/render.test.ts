@@ -21,7 +21,7 @@ import {
   RollTarget,
   shellQuote,
   versionKey,
-} from "../../components/render";
+} from "../../render";
 import { FAWN_DISK } from "./fixtures";
 import { assertGolden } from "./golden";
 

@@ -1,4 +1,4 @@
-import { parseK3sVersion } from "../../config";
+import { parseK3sVersion } from "../config";
 
 /** Shell function `vkey VERSION` printing a comparable number for `vX.Y.Z+k3sN` (empty if the
  * text is not a K3s version). The `+k3sN` revision is part of the key. */

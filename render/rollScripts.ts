@@ -1,4 +1,4 @@
-import { NodeRole } from "../../config";
+import { NodeRole } from "../config";
 import { restartFollowsLines, uncordonLines } from "./drainScripts";
 import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
 import { prelude, shellQuote, writeFileIfChanged } from "./shell";

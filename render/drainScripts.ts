@@ -1,4 +1,4 @@
-import { NodeRole } from "../../config";
+import { NodeRole } from "../config";
 import { shellQuote } from "./shell";
 import { header, k3sUnit, RollTarget, unitAgeLines } from "./step";
 

@@ -1,6 +1,6 @@
 import { createHash } from "crypto";
 import { stringify } from "yaml";
-import { K3sConfigValue } from "../../config";
+import { K3sConfigValue } from "../config";
 
 export const SYSCTL_FILE = "/etc/sysctl.d/99-etcd.conf";
 /** Sorts after `zfs.conf`, so our option wins when that file sets the same parameter. */
