@@ -14,10 +14,12 @@ export const MUST_MATCH_SERVER_KEYS: readonly string[] = [
   "embedded-registry",
   "flannel-backend",
   "flannel-external-ip",
+  "flannel-ip-masq-disable-random-fully",
   "flannel-ipv6-masq",
   "secrets-encryption",
   "secrets-encryption-provider",
   "service-cidr",
+  "supervisor-metrics",
 ];
 
 /** Must-match keys that cannot change on a running cluster at all. */
@@ -47,12 +49,14 @@ export const NODE_LOCAL_KEYS: readonly string[] = [
   "bind-address",
 ];
 
-/** Keys in K3s's CriticalControlArgs: a server whose value differs from the other servers' refuses
- * to start ("critical configuration value mismatch"), so a roll that restarts servers one at a
- * time cannot change them. `disable` counts only for its `servicelb` and `coredns` entries. */
+/** The `cli` tags of K3s's `CriticalControlArgs` (k3s-io/k3s `pkg/daemons/config/types.go`), the
+ * settings every server of an HA cluster must share. K3s compares them when a server joins
+ * (`compareConfig()`, called from `Cluster.bootstrap()` in `pkg/cluster/bootstrap.go`): a server
+ * that joins while they differ fails to join ("critical configuration value mismatch between
+ * servers"). Already-joined servers are not compared at start, so a one-at-a-time roll would leave
+ * the cluster running with two values. `disable-service-lb` is set by `disable: [servicelb]`. */
 export const CRITICAL_SERVER_KEYS: readonly string[] = [
   "cluster-cidr",
-  "service-cidr",
   "cluster-dns",
   "cluster-domain",
   "disable-cloud-controller",
@@ -63,9 +67,13 @@ export const CRITICAL_SERVER_KEYS: readonly string[] = [
   "embedded-registry",
   "flannel-backend",
   "flannel-ipv6-masq",
+  "flannel-ip-masq-disable-random-fully",
   "flannel-external-ip",
   "egress-selector-mode",
+  "service-cidr",
+  "supervisor-metrics",
 ];
 
-/** The `disable` entries K3s treats as critical. */
-export const CRITICAL_DISABLE_ENTRIES: readonly string[] = ["servicelb", "coredns"];
+/** The `disable` entries that set a critical field (`DisableServiceLB`); `coredns` no longer does
+ * (`NoCoreDNS` left `CriticalControlArgs`). */
+export const CRITICAL_DISABLE_ENTRIES: readonly string[] = ["servicelb"];

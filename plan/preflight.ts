@@ -39,13 +39,16 @@ export interface Preflight {
   readonly repairs: RepairEntry[];
 }
 
-/** K3s's own defaults, so writing a default explicitly is not a change. */
+/** K3s's own defaults (the server flags' defaults in k3s-io/k3s `pkg/cli/cmds/server.go`), so
+ * writing a default explicitly is not a change. Unset booleans are false. */
 const K3S_DEFAULTS: Readonly<Record<string, string>> = {
   "cluster-cidr": "10.42.0.0/16",
   "service-cidr": "10.43.0.0/16",
   "cluster-dns": "10.43.0.10",
   "cluster-domain": "cluster.local",
   "flannel-backend": "vxlan",
+  "egress-selector-mode": "agent",
+  "secrets-encryption-provider": "aescbc",
 };
 
 /** The version the API reports for the node (what really runs), else what is installed. */
@@ -216,7 +219,7 @@ function checkImmutable(
     const will = criticalValue(b, key);
     if (was !== will) {
       result.errors.push(
-        `node \`${node.name}\`, \`serverConfig.${key}\`: ${was} → ${will}: K3s refuses to start a server whose critical flags differ from the other servers', so a one-at-a-time roll cannot change it; change it on all servers while they are stopped, refusing`,
+        `node \`${node.name}\`, \`serverConfig.${key}\`: ${was} → ${will}: a K3s critical flag (CriticalControlArgs) must be the same on every server; a one-at-a-time roll would leave the servers running with different values, and a server that joins meanwhile fails to join ("critical configuration value mismatch between servers"); change it on all servers while they are stopped, refusing`,
       );
     }
   }

@@ -166,7 +166,7 @@ describe("preflight", () => {
     raw.cluster.serverConfig = { disable: ["traefik", "servicelb"], "secrets-encryption": true };
     const errors = run(buildClusterSpec(raw).spec, converged(spec)).errors;
     const tail =
-      ": K3s refuses to start a server whose critical flags differ from the other servers', so a one-at-a-time roll cannot change it; change it on all servers while they are stopped, refusing";
+      ': a K3s critical flag (CriticalControlArgs) must be the same on every server; a one-at-a-time roll would leave the servers running with different values, and a server that joins meanwhile fails to join ("critical configuration value mismatch between servers"); change it on all servers while they are stopped, refusing';
     assert.ok(
       errors.includes(
         `node \`k3s-vm-pve\`, \`serverConfig.secrets-encryption\`: false → true${tail}`,
@@ -177,6 +177,37 @@ describe("preflight", () => {
       errors.includes(`node \`k3s-vm-pve\`, \`serverConfig.disable\`: [] → ["servicelb"]${tail}`),
       errors.join("\n"),
     );
+  });
+
+  it("knows CriticalControlArgs as K3s has them: supervisor-metrics and flannel-ip-masq-disable-random-fully are critical", () => {
+    const raw = validRaw();
+    raw.cluster.serverConfig = {
+      disable: ["traefik"],
+      "supervisor-metrics": true,
+      "flannel-ip-masq-disable-random-fully": true,
+    };
+    const errors = run(buildClusterSpec(raw).spec, converged(spec)).errors;
+    assert.deepStrictEqual(
+      errors.map((e) => e.split(":")[0]).sort(),
+      [
+        "node `k3s-vm-pve`, `serverConfig.flannel-ip-masq-disable-random-fully`",
+        "node `k3s-vm-piglet`, `serverConfig.flannel-ip-masq-disable-random-fully`",
+        "node `k3s-vm-fawn`, `serverConfig.flannel-ip-masq-disable-random-fully`",
+        "node `k3s-vm-pve`, `serverConfig.supervisor-metrics`",
+        "node `k3s-vm-piglet`, `serverConfig.supervisor-metrics`",
+        "node `k3s-vm-fawn`, `serverConfig.supervisor-metrics`",
+      ].sort(),
+    );
+  });
+
+  it("lets `disable: [coredns]` change (no longer critical) and K3s's defaults be written explicitly", () => {
+    const raw = validRaw();
+    raw.cluster.serverConfig = {
+      disable: ["traefik", "coredns"],
+      "egress-selector-mode": "agent",
+      "secrets-encryption-provider": "aescbc",
+    };
+    assert.deepStrictEqual(run(buildClusterSpec(raw).spec, converged(spec)).errors, []);
   });
 
   it("lets non-critical disable entries and single-server clusters change", () => {
