@@ -154,6 +154,7 @@ export class K3sNode extends pulumi.ComponentResource {
             cluster.installerUrl,
             node.controllerChange,
             drain,
+            cluster.roll.keepSnapshots,
           ),
           args.repairs,
         ),

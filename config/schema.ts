@@ -84,6 +84,9 @@ export const RollConfig = z.strictObject({
   drain: z.boolean().default(false),
   // Longest wait, in seconds, for a drain; on timeout the node is uncordoned and up fails.
   drainTimeoutSeconds: z.number().int().min(10).max(7200).default(300),
+  // How many of this tool's pre-change etcd snapshots each server keeps (K3s never prunes
+  // snapshots saved with a name); older ones are deleted after a new one is saved.
+  keepSnapshots: z.number().int().min(1).max(100).default(5),
 });
 export type RollConfig = z.infer<typeof RollConfig>;
 
@@ -124,6 +127,7 @@ export const ClusterConfig = z.strictObject({
     repair: false,
     drain: false,
     drainTimeoutSeconds: 300,
+    keepSnapshots: 5,
   }),
 });
 export type ClusterConfig = z.infer<typeof ClusterConfig>;

@@ -1,14 +1,19 @@
 import { NodeRole } from "../config";
 import { restartFollowsLines, uncordonLines } from "./drainScripts";
 import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
-import { prelude, shellQuote, writeFileIfChanged } from "./shell";
+import { commitStagedFile, prelude, shellQuote, stageFile } from "./shell";
 import { header, k3sUnit, RollTarget, unitAgeLines, unitWhyFunction } from "./step";
 import { VKEY_FUNCTION, versionKey } from "./versionShell";
 
+/** Default for `cluster.roll.keepSnapshots`: how many of this tool's own snapshots a server keeps
+ * (K3s never prunes snapshots saved with `--name`: `save` runs with retention 0). */
+export const DEFAULT_KEEP_SNAPSHOTS = 5;
+
 /**
- * Guest, first roll step: refuses a downgrade or a skipped minor, writes config.yaml, checks the
- * virtio_scsi driver when the controller will change, snapshots etcd on a server before an upgrade
- * or config change, and installs the new K3s without starting it (the restart comes later, once).
+ * Guest, first roll step: refuses a downgrade or a skipped minor, checks the virtio_scsi driver
+ * when the controller will change, snapshots etcd on a server before an upgrade or config change
+ * (and fails when the save wrote nothing, as on a learner), and only then writes config.yaml and
+ * installs the new K3s without starting it (the restart comes later, once).
  */
 export function renderPrepareScript(
   target: RollTarget,
@@ -16,6 +21,7 @@ export function renderPrepareScript(
   installerUrl: string,
   controllerChange: boolean,
   announceRestart = false,
+  keepSnapshots = DEFAULT_KEEP_SNAPSHOTS,
 ): string {
   const want = target.k3sVersion;
   return [
@@ -31,9 +37,6 @@ export function renderPrepareScript(
     '    fail "runs $have: going to $WANT would skip a minor release; upgrade one minor at a time"',
     "  fi",
     "fi",
-    writeFileIfChanged(K3S_CONFIG_FILE, configYaml, "0600"),
-    "CONFIG_CHANGED=$CHANGED",
-    `if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)"; echo "record config changed"; fi`,
     ...(controllerChange
       ? [
           "# virtio-scsi-single needs the virtio_scsi driver at boot, or the guest will not find its disk.",
@@ -44,19 +47,11 @@ export function renderPrepareScript(
           "fi",
         ]
       : []),
-    ...(target.role === "server"
-      ? [
-          `if systemctl is-active -q k3s && { [ "$have" != "$WANT" ] || [ "$CONFIG_CHANGED" = 1 ]; }; then`,
-          '  why=$([ "$have" != "$WANT" ] && echo "upgrade-$(echo "$have-to-$WANT" | tr "+." "--")" || echo config-change)',
-          '  say "saving an etcd snapshot before the $why"',
-          '  k3s etcd-snapshot save --name "k3s-homelab-pre-$why" >/dev/null 2>&1 || fail "k3s etcd-snapshot save failed; nothing was changed on this node"',
-          "  # K3s appends the node name and a timestamp; `etcd-snapshot ls` says where it went (file:// or s3://).",
-          "  loc=$(k3s etcd-snapshot ls 2>/dev/null | awk -v n=\"k3s-homelab-pre-$why-\" 'index($1, n) == 1 { print $2 }' | sort | tail -n 1) || loc=''",
-          '  say "snapshot: k3s-homelab-pre-$why${loc:+ at $loc}"; echo "record snapshot k3s-homelab-pre-$why"',
-          '  if [ -n "$loc" ]; then echo "record snapshot_location $loc"; fi',
-          "fi",
-        ]
-      : []),
+    stageFile(K3S_CONFIG_FILE, configYaml, "0600"),
+    "CONFIG_CHANGED=$CHANGED",
+    ...(target.role === "server" ? snapshotLines(keepSnapshots) : []),
+    commitStagedFile(K3S_CONFIG_FILE),
+    `if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)"; echo "record config changed"; fi`,
     'if [ "$have" != "$WANT" ]; then',
     '  say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"',
     `  curl -sfL ${shellQuote(installerUrl)} | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - ${target.role} >/dev/null || fail "the K3s installer failed for $WANT"`,
@@ -68,6 +63,36 @@ export function renderPrepareScript(
     ...(announceRestart ? restartFollowsLines(target.role) : []),
     "",
   ].join("\n");
+}
+
+/** Server, before anything changes: an etcd snapshot when K3s runs and will be upgraded or get a
+ * new config. The save counts only if `etcd-snapshot ls` then lists a new snapshot of that name
+ * (K3s's `Snapshot()` returns without error and writes nothing on a learner member). Older
+ * snapshots of this tool beyond the newest `keep` are deleted. */
+function snapshotLines(keep: number): string[] {
+  const ours = (prefix: string) =>
+    `awk -v n="${prefix}" 'index($1, n) == 1 { print $1 }' | sort -u`;
+  return [
+    `if systemctl is-active -q k3s && { [ "$have" != "$WANT" ] || [ "$CONFIG_CHANGED" = 1 ]; }; then`,
+    '  why=$([ "$have" != "$WANT" ] && echo "upgrade-$(echo "$have-to-$WANT" | tr "+." "--")" || echo config-change)',
+    '  say "saving an etcd snapshot before the $why"',
+    `  before=$(k3s etcd-snapshot ls 2>/dev/null | ${ours("k3s-homelab-pre-$why-")}) || before=''`,
+    `  out=$(k3s etcd-snapshot save --name "k3s-homelab-pre-$why" 2>&1) || fail "k3s etcd-snapshot save failed ($(printf '%s\\n' "$out" | tail -n 1)); nothing was changed on this node"`,
+    "  # K3s appends the node name and a timestamp; `etcd-snapshot ls` says where it went (file:// or s3://).",
+    `  after=$(k3s etcd-snapshot ls 2>/dev/null | ${ours("k3s-homelab-pre-$why-")}) || after=''`,
+    `  name=$(printf '%s\\n' "$after" | grep -vxF -e "$before" -e "" | tail -n 1) || name=''`,
+    '  [ -n "$name" ] || fail "k3s etcd-snapshot save exited 0 but no new snapshot is listed (K3s skips the snapshot on an etcd learner member: is this server still being promoted?); nothing was changed on this node"',
+    `  loc=$(k3s etcd-snapshot ls 2>/dev/null | awk -v n="$name" '$1 == n { print $2 }' | tail -n 1) || loc=''`,
+    '  say "snapshot: $name${loc:+ at $loc}"; echo "record snapshot k3s-homelab-pre-$why"',
+    '  if [ -n "$loc" ]; then echo "record snapshot_location $loc"; fi',
+    `  # K3s never prunes snapshots saved with --name: keep this tool's newest ${keep}.`,
+    `  old=$(k3s etcd-snapshot ls 2>/dev/null | ${ours("k3s-homelab-pre-")} | awk '{ t = $1; sub(/.*-/, "", t); print t, $1 }' | sort -n | head -n -${keep} | awk '{ print $2 }') || old=''`,
+    '  if [ -n "$old" ]; then',
+    "    # shellcheck disable=SC2086 # one argument per snapshot name",
+    '    if k3s etcd-snapshot delete $old >/dev/null 2>&1; then say "deleted older snapshots: $(echo $old)"; else warn "could not delete older snapshots: $(echo $old)"; fi',
+    "  fi",
+    "fi",
+  ];
 }
 
 /** Guest: restarts K3s only when its binary, config or token changed after it last started (a VM

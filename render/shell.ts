@@ -37,6 +37,30 @@ export function writeFileIfChanged(path: string, content: string, mode: string):
   ].join("\n");
 }
 
+/** Shell lines that stage `content` for `path` in a temporary file beside it (STAGED), removed
+ * again if the script exits before `commitStagedFile`, and set CHANGED=1 when it differs from
+ * what `path` holds. Nothing is changed until the commit. */
+export function stageFile(path: string, content: string, mode: string): string {
+  const marker = "K3S_HOMELAB_EOF";
+  if (content.includes(marker)) throw new Error(`file content for ${path} contains ${marker}`);
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  return [
+    `mkdir -p ${shellQuote(dir)}`,
+    `STAGED=$(mktemp ${shellQuote(`${dir}/.k3s-homelab.XXXXXX`)})`,
+    `trap 'rm -f "$STAGED"' EXIT`,
+    `cat > "$STAGED" <<'${marker}'`,
+    content.endsWith("\n") ? content.slice(0, -1) : content,
+    marker,
+    `chmod ${mode} "$STAGED"`,
+    `if [ -f ${shellQuote(path)} ] && cmp -s "$STAGED" ${shellQuote(path)}; then CHANGED=0; else CHANGED=1; fi`,
+  ].join("\n");
+}
+
+/** Shell lines that move a file staged by `stageFile` into place when it changed. */
+export function commitStagedFile(path: string): string {
+  return `if [ "$CHANGED" = 1 ]; then mv -f "$STAGED" ${shellQuote(path)}; else rm -f "$STAGED"; fi`;
+}
+
 /** Shell lines for a `delete` that removes `path` only while it still holds `sha256`, the hash of
  * what this resource wrote; otherwise the file is left alone and the script says why. */
 export function removeFileIfOwned(path: string, sha256: string): string {

@@ -16,16 +16,15 @@ if [ -n "$have" ]; then
   fi
 fi
 mkdir -p '/etc/rancher/k3s'
-tmp=$(mktemp '/etc/rancher/k3s/.k3s-homelab.XXXXXX')
-cat > "$tmp" <<'K3S_HOMELAB_EOF'
+STAGED=$(mktemp '/etc/rancher/k3s/.k3s-homelab.XXXXXX')
+trap 'rm -f "$STAGED"' EXIT
+cat > "$STAGED" <<'K3S_HOMELAB_EOF'
 server: https://10.0.0.21:6443
 K3S_HOMELAB_EOF
-if [ -f '/etc/rancher/k3s/config.yaml' ] && cmp -s "$tmp" '/etc/rancher/k3s/config.yaml'; then
-  rm -f "$tmp"; CHANGED=0
-else
-  chmod 0600 "$tmp"; mv -f "$tmp" '/etc/rancher/k3s/config.yaml'; CHANGED=1
-fi
+chmod 0600 "$STAGED"
+if [ -f '/etc/rancher/k3s/config.yaml' ] && cmp -s "$STAGED" '/etc/rancher/k3s/config.yaml'; then CHANGED=0; else CHANGED=1; fi
 CONFIG_CHANGED=$CHANGED
+if [ "$CHANGED" = 1 ]; then mv -f "$STAGED" '/etc/rancher/k3s/config.yaml'; else rm -f "$STAGED"; fi
 if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)"; echo "record config changed"; fi
 if [ "$have" != "$WANT" ]; then
   say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"

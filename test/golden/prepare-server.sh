@@ -15,33 +15,42 @@ if [ -n "$have" ]; then
     fail "runs $have: going to $WANT would skip a minor release; upgrade one minor at a time"
   fi
 fi
-mkdir -p '/etc/rancher/k3s'
-tmp=$(mktemp '/etc/rancher/k3s/.k3s-homelab.XXXXXX')
-cat > "$tmp" <<'K3S_HOMELAB_EOF'
-server: https://10.0.0.21:6443
-K3S_HOMELAB_EOF
-if [ -f '/etc/rancher/k3s/config.yaml' ] && cmp -s "$tmp" '/etc/rancher/k3s/config.yaml'; then
-  rm -f "$tmp"; CHANGED=0
-else
-  chmod 0600 "$tmp"; mv -f "$tmp" '/etc/rancher/k3s/config.yaml'; CHANGED=1
-fi
-CONFIG_CHANGED=$CHANGED
-if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)"; echo "record config changed"; fi
 # virtio-scsi-single needs the virtio_scsi driver at boot, or the guest will not find its disk.
 kver=$(uname -r)
 if ! grep -q "/virtio_scsi.ko" "/lib/modules/$kver/modules.builtin" 2>/dev/null &&
    ! lsinitramfs "/boot/initrd.img-$kver" 2>/dev/null | grep -q "/virtio_scsi.ko"; then
   fail "controllerChange is set but the initramfs of kernel $kver lacks virtio_scsi: add it to /etc/initramfs-tools/modules and run update-initramfs -u first"
 fi
+mkdir -p '/etc/rancher/k3s'
+STAGED=$(mktemp '/etc/rancher/k3s/.k3s-homelab.XXXXXX')
+trap 'rm -f "$STAGED"' EXIT
+cat > "$STAGED" <<'K3S_HOMELAB_EOF'
+server: https://10.0.0.21:6443
+K3S_HOMELAB_EOF
+chmod 0600 "$STAGED"
+if [ -f '/etc/rancher/k3s/config.yaml' ] && cmp -s "$STAGED" '/etc/rancher/k3s/config.yaml'; then CHANGED=0; else CHANGED=1; fi
+CONFIG_CHANGED=$CHANGED
 if systemctl is-active -q k3s && { [ "$have" != "$WANT" ] || [ "$CONFIG_CHANGED" = 1 ]; }; then
   why=$([ "$have" != "$WANT" ] && echo "upgrade-$(echo "$have-to-$WANT" | tr "+." "--")" || echo config-change)
   say "saving an etcd snapshot before the $why"
-  k3s etcd-snapshot save --name "k3s-homelab-pre-$why" >/dev/null 2>&1 || fail "k3s etcd-snapshot save failed; nothing was changed on this node"
+  before=$(k3s etcd-snapshot ls 2>/dev/null | awk -v n="k3s-homelab-pre-$why-" 'index($1, n) == 1 { print $1 }' | sort -u) || before=''
+  out=$(k3s etcd-snapshot save --name "k3s-homelab-pre-$why" 2>&1) || fail "k3s etcd-snapshot save failed ($(printf '%s\n' "$out" | tail -n 1)); nothing was changed on this node"
   # K3s appends the node name and a timestamp; `etcd-snapshot ls` says where it went (file:// or s3://).
-  loc=$(k3s etcd-snapshot ls 2>/dev/null | awk -v n="k3s-homelab-pre-$why-" 'index($1, n) == 1 { print $2 }' | sort | tail -n 1) || loc=''
-  say "snapshot: k3s-homelab-pre-$why${loc:+ at $loc}"; echo "record snapshot k3s-homelab-pre-$why"
+  after=$(k3s etcd-snapshot ls 2>/dev/null | awk -v n="k3s-homelab-pre-$why-" 'index($1, n) == 1 { print $1 }' | sort -u) || after=''
+  name=$(printf '%s\n' "$after" | grep -vxF -e "$before" -e "" | tail -n 1) || name=''
+  [ -n "$name" ] || fail "k3s etcd-snapshot save exited 0 but no new snapshot is listed (K3s skips the snapshot on an etcd learner member: is this server still being promoted?); nothing was changed on this node"
+  loc=$(k3s etcd-snapshot ls 2>/dev/null | awk -v n="$name" '$1 == n { print $2 }' | tail -n 1) || loc=''
+  say "snapshot: $name${loc:+ at $loc}"; echo "record snapshot k3s-homelab-pre-$why"
   if [ -n "$loc" ]; then echo "record snapshot_location $loc"; fi
+  # K3s never prunes snapshots saved with --name: keep this tool's newest 5.
+  old=$(k3s etcd-snapshot ls 2>/dev/null | awk -v n="k3s-homelab-pre-" 'index($1, n) == 1 { print $1 }' | sort -u | awk '{ t = $1; sub(/.*-/, "", t); print t, $1 }' | sort -n | head -n -5 | awk '{ print $2 }') || old=''
+  if [ -n "$old" ]; then
+    # shellcheck disable=SC2086 # one argument per snapshot name
+    if k3s etcd-snapshot delete $old >/dev/null 2>&1; then say "deleted older snapshots: $(echo $old)"; else warn "could not delete older snapshots: $(echo $old)"; fi
+  fi
 fi
+if [ "$CHANGED" = 1 ]; then mv -f "$STAGED" '/etc/rancher/k3s/config.yaml'; else rm -f "$STAGED"; fi
+if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)"; echo "record config changed"; fi
 if [ "$have" != "$WANT" ]; then
   say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"
   curl -sfL 'https://get.k3s.io' | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - server >/dev/null || fail "the K3s installer failed for $WANT"

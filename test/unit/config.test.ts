@@ -338,6 +338,7 @@ describe("config: buildClusterSpec", () => {
       repair: false,
       drain: false,
       drainTimeoutSeconds: 300,
+      keepSnapshots: 5,
     });
     const raw = validRaw();
     raw.cluster.roll = { drain: true };
@@ -350,6 +351,15 @@ describe("config: buildClusterSpec", () => {
     assert.strictEqual(problems.length, 2, problems.join("\n"));
     assert.match(problems.join("\n"), /`roll\.drainTimeoutSeconds`/);
     assert.match(problems.join("\n"), /cordon/);
+  });
+
+  it("keeps five snapshots by default and accepts another count, never 0", () => {
+    const raw = validRaw();
+    raw.cluster.roll = { keepSnapshots: 2 };
+    assert.strictEqual(buildClusterSpec(raw).spec.roll.keepSnapshots, 2);
+    const problems = problemsOf((r) => (r.cluster.roll = { keepSnapshots: 0 }));
+    assert.strictEqual(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0], /`roll\.keepSnapshots`/);
   });
 
   it("rejects a rollOrder that does not list every node exactly once", () => {
