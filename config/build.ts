@@ -59,6 +59,7 @@ function toSpec(config: StackConfig): ClusterSpec {
     config: node.config ?? {},
     k3sVersion: node.k3sVersion ?? cluster.k3sVersion,
     controllerChange: node.controllerChange ?? false,
+    allowIdentityChange: node.allowIdentityChange ?? false,
     sysctl: sortedByKey({ ...cluster.sysctl, ...node.sysctl }),
   }));
   return {

@@ -31,6 +31,16 @@ export const IMMUTABLE_SERVER_KEYS: readonly string[] = [
   "flannel-backend",
 ];
 
+/** Keys that make a server a different etcd member or node when they change: K3s names the member
+ * after the node and advertises peer URLs on its address, and a new data-dir is a new, empty member
+ * (k3s-io/k3s pkg/etcd/etcd.go `setName`, `peerURL`, `dbDir`). */
+export const IDENTITY_KEYS: readonly string[] = [
+  "node-ip",
+  "node-name",
+  "data-dir",
+  "advertise-address",
+];
+
 /** Keys this program writes itself from secrets and the cluster spec; users must not set them. */
 export const MANAGED_KEYS: readonly string[] = [
   "token",

@@ -178,6 +178,9 @@ export const NodeConfig = z.strictObject({
   sysctl: SysctlMap.optional(),
   // Opt in to switching the VM's SCSI controller to virtio-scsi-single (see README risks).
   controllerChange: z.boolean().optional(),
+  // Let the roll change this server's node-ip, node-name, data-dir or advertise-address while it
+  // is an etcd member (its member may not rejoin as the same member; see README risks).
+  allowIdentityChange: z.boolean().optional(),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 

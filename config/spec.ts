@@ -28,6 +28,8 @@ export interface NodeSpec {
   /** The version this node must run: its override, else the cluster's. */
   readonly k3sVersion: string;
   readonly controllerChange: boolean;
+  /** The node opted in to a change of node-ip, node-name, data-dir or advertise-address. */
+  readonly allowIdentityChange: boolean;
   /** The guest's sysctl keys: the cluster's, with this node's own over them. */
   readonly sysctl: Readonly<Record<string, string>>;
 }

@@ -11,6 +11,7 @@ import {
 import { rollPlan } from "../components/rollPlan";
 import { owedDiskChanges } from "./disk";
 import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
+import { clusterInitProblems, identityProblems } from "./identity";
 import { etcdMemberList, Observed } from "./observed";
 import { reachable } from "../probe/observations";
 
@@ -100,6 +101,7 @@ export function preflight(
   for (const { node } of rollPlan(spec)) {
     result.plan.push(planNode(spec, node, observed, desiredConfigYaml(node), overrides, result));
   }
+  result.errors.push(...clusterInitProblems(spec, observed));
   checkHealth(spec, observed, overrides, result);
   checkQuorum(spec, observed, overrides, result);
   result.warnings.push(...cordonWarnings(spec, observed));
@@ -158,6 +160,9 @@ function planNode(
       if (node.role === "server" && own.service) {
         const servers = spec.nodes.filter((n) => n.role === "server").length;
         checkImmutable(node, own.configYaml, configYaml, servers, result);
+        const identity = identityProblems(node, own.configYaml, configYaml, true);
+        result.errors.push(...identity.errors);
+        result.warnings.push(...identity.warnings);
       }
     }
   }

@@ -46,8 +46,11 @@ export interface K3sConfigInput {
  * their own keys.
  */
 export function renderK3sConfig(input: K3sConfigInput): string {
+  // The server that initialises a new cluster (`cluster-init: true`) joins nobody: a `server:`
+  // pointing at itself would make it wait for itself.
+  const initialises = input.role === "server" && input.nodeConfig["cluster-init"] === true;
   const managed: Record<string, K3sConfigValue> = {
-    server: input.registrationAddress,
+    ...(initialises ? {} : { server: input.registrationAddress }),
     "token-file": K3S_TOKEN_FILE,
   };
   if (input.role === "server" && input.hasAgentToken)

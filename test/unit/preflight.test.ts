@@ -148,6 +148,62 @@ describe("preflight", () => {
     );
   });
 
+  it("a new cluster: refuses until its first server has cluster-init, then plans the install", () => {
+    const fresh = converged(spec);
+    for (const o of fresh.nodes.values()) {
+      delete o.installedVersion;
+      delete o.service;
+      delete o.etcdMembers;
+      delete o.apiNodes;
+      delete o.etcdHealthy;
+      delete o.etcdLeader;
+      o.configYaml = "";
+    }
+    const errors = run(spec, fresh).errors.filter((e) => e.includes("new cluster"));
+    assert.deepStrictEqual(errors, [
+      "node `k3s-vm-pve`: no server runs K3s yet, so this is a new cluster, and its first server would join `https://10.0.0.21:6443` (itself) instead of starting etcd; set `cluster-init: true` in `nodes.k3s-vm-pve.config`, refusing",
+    ]);
+    const raw = validRaw();
+    raw.nodes["k3s-vm-pve"].config = { "cluster-init": true };
+    const initSpec = buildClusterSpec(raw).spec;
+    // (The health checks still refuse a cluster that does not run yet: this program converges
+    // existing clusters.)
+    assert.deepStrictEqual(
+      run(initSpec, fresh).errors.filter((e) => e.includes("new cluster")),
+      [],
+    );
+    assert.ok(!desiredYaml(initSpec)(initSpec.nodes[0]).includes("server:"));
+  });
+
+  it("refuses cluster-init on a server without K3s while other servers run it", () => {
+    const raw = validRaw();
+    raw.nodes["k3s-vm-fawn"].config = { "cluster-init": true };
+    const withInit = buildClusterSpec(raw).spec;
+    const observed = converged(spec);
+    delete observed.nodes.get("k3s-vm-fawn")!.installedVersion;
+    assert.ok(
+      run(withInit, observed).errors.includes(
+        "node `k3s-vm-fawn`: `config.cluster-init: true` on a server without K3s while other servers run it would start a second, separate cluster instead of joining; remove it, refusing",
+      ),
+    );
+  });
+
+  it("refuses a node-ip change on a running etcd member unless the node allows it", () => {
+    const raw = validRaw();
+    raw.nodes["k3s-vm-fawn"].config = { "node-ip": "10.0.0.99" };
+    const changed = buildClusterSpec(raw).spec;
+    const line =
+      'node `k3s-vm-fawn`, `config.node-ip`: null → "10.0.0.99" on a running etcd member: it may not rejoin etcd as the same member';
+    const errors = run(changed, converged(spec)).errors;
+    assert.deepStrictEqual(errors, [
+      `${line}; set \`nodes.k3s-vm-fawn.allowIdentityChange: true\` to do it, refusing`,
+    ]);
+    raw.nodes["k3s-vm-fawn"].allowIdentityChange = true;
+    const allowed = run(buildClusterSpec(raw).spec, converged(spec));
+    assert.deepStrictEqual(allowed.errors, []);
+    assert.ok(allowed.warnings.includes(`${line} (allowed by \`allowIdentityChange\`)`));
+  });
+
   it("refuses a cluster-cidr change on a running server", () => {
     const raw = validRaw();
     raw.cluster.serverConfig = { disable: ["traefik"], "cluster-cidr": "10.52.0.0/16" };

@@ -78,6 +78,24 @@ describe("render: files", () => {
     );
   });
 
+  it("the server that initialises the cluster (cluster-init) gets no `server:` pointing at itself", () => {
+    assert.strictEqual(
+      renderK3sConfig({
+        role: "server",
+        registrationAddress: "https://10.0.0.21:6443",
+        serverConfig: {},
+        nodeConfig: { "cluster-init": true },
+        hasAgentToken: false,
+      }),
+      [
+        "# Managed by k3s-homelab (Pulumi). Applied by the gated roll: edits are overwritten.",
+        "token-file: /etc/rancher/k3s/token",
+        "cluster-init: true",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("agent config.yaml never carries the servers' must-match keys", () => {
     assert.strictEqual(
       renderK3sConfig({
