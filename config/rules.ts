@@ -28,7 +28,24 @@ export function checkRules(config: StackConfig): RuleFindings {
   checkVersions(config, nodes, findings);
   checkQuorum(nodes, findings);
   checkRollOrder(config, findings);
+  checkSshUsers(config, findings);
   return findings;
+}
+
+const NOT_ROOT =
+  "is not root: every step writes under /etc, runs qm, systemctl and the K3s installer, and this version runs them as the login user without sudo; log in as root with a key (`PermitRootLogin prohibit-password`)";
+
+/** Steps run as the login user; a non-root login (an Ubuntu cloud image's `ubuntu`) would fail
+ * halfway, so it is refused before anything runs. */
+function checkSshUsers(config: StackConfig, { errors }: RuleFindings): void {
+  if (config.cluster.ssh.user !== "root")
+    errors.push(
+      problemAt(["cluster", "ssh", "user"], `\`${config.cluster.ssh.user}\` ${NOT_ROOT}`),
+    );
+  for (const [name, host] of Object.entries(config.hosts)) {
+    if (host.user !== undefined && host.user !== "root")
+      errors.push(problemAt(["hosts", name, "user"], `\`${host.user}\` ${NOT_ROOT}`));
+  }
 }
 
 function checkRollOrder(config: StackConfig, { errors }: RuleFindings): void {

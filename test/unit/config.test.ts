@@ -353,6 +353,22 @@ describe("config: buildClusterSpec", () => {
     assert.match(problems.join("\n"), /cordon/);
   });
 
+  it("refuses a non-root SSH login (no sudo support yet), for the cluster and for a host", () => {
+    const problems = problemsOf((r) => {
+      r.cluster.ssh = { user: "ubuntu" };
+      r.hosts.pve.user = "admin";
+    });
+    assert.deepStrictEqual(
+      problems.map((p) => p.split(" is not root")[0]),
+      ["cluster, `ssh.user`: `ubuntu`", "host `pve`, `user`: `admin`"],
+    );
+    assert.match(problems[0], /log in as root with a key/);
+    assert.deepStrictEqual(
+      problemsOf((r) => (r.cluster.ssh = { user: "root" })),
+      [],
+    );
+  });
+
   it("keeps five snapshots by default and accepts another count, never 0", () => {
     const raw = validRaw();
     raw.cluster.roll = { keepSnapshots: 2 };
