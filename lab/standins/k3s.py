@@ -447,6 +447,15 @@ def set_unschedulable(spec, value, verb):
     print(f"node/{spec['name']} {verb}")
 
 
+def go_duration(seconds):
+    """Whole seconds as Go's time.Duration.String() prints them: 10s, 5m0s, 1h2m3s."""
+    h, rest = divmod(int(seconds), 3600)
+    m, sec = divmod(rest, 60)
+    if h:
+        return f"{h}h{m}m{sec}s"
+    return f"{m}m{sec}s" if m else f"{sec}s"
+
+
 def node_verb(rest):
     """cordon NAME | uncordon NAME | annotate [--overwrite] node NAME k=v|k- |
     drain NAME [--ignore-daemonsets] [--delete-emptydir-data] [--timeout=Ns]"""
@@ -492,10 +501,13 @@ def node_verb(rest):
                   "pod as it would violate the pod's disruption budget.", file=sys.stderr, flush=True)
             time.sleep(min(5, max(0.1, timeout - (time.time() - begin))) if timeout else 5)
             print(f"evicting pod {pod}", flush=True)
+        # kubectl prints the timeout with Go's time.Duration String(): 300s is "5m0s"
+        # (kubernetes/kubectl pkg/drain/drain.go, "global timeout reached: %v").
+        shown = go_duration(timeout)
         print(f'There are pending pods in node "{spec["name"]}" when an error occurred: error when '
-              f'evicting pods/"{name}" -n "{ns}": global timeout reached: {timeout}s', file=sys.stderr)
+              f'evicting pods/"{name}" -n "{ns}": global timeout reached: {shown}', file=sys.stderr)
         print(f'error: unable to drain node "{spec["name"]}" due to error: error when evicting '
-              f'pods/"{name}" -n "{ns}": global timeout reached: {timeout}s, continuing command...',
+              f'pods/"{name}" -n "{ns}": global timeout reached: {shown}, continuing command...',
               file=sys.stderr)
         sys.exit(1)
     print(f"node/{spec['name']} drained")
