@@ -74,7 +74,10 @@ function writeShared(model: LabModel): void {
     path.join(SHARED, "installer", "k3s.py"),
   );
   // etcd and etcdctl built by scripts/etcd.sh, for the k3s stand-in (never on a guest's PATH).
-  const etcdBin = run("bash", [path.join(REPO, "scripts", "etcd.sh")]).trim().split("\n").at(-1)!;
+  const etcdBin = run("bash", [path.join(REPO, "scripts", "etcd.sh")])
+    .trim()
+    .split("\n")
+    .at(-1)!;
   for (const tool of ["etcd", "etcdctl"]) {
     fs.copyFileSync(path.join(etcdBin, tool), path.join(SHARED, "bin", tool));
     fs.chmodSync(path.join(SHARED, "bin", tool), 0o755);
