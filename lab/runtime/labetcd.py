@@ -250,7 +250,7 @@ def iso_seconds(ts):
 
 def manage_once(cfg, nodes, put, get, hold_promotion):
     """One tick of manageLearners(), on the etcd leader only. `nodes` are the etcd nodes'
-    records (name, etcdName); hold_promotion(node name) is a lab fault."""
+    records (name, etcdName); hold_promotion(node name, from the member's name) is a lab fault."""
     status = local_status(cfg)
     if status.get("header", {}).get("member_id") != status.get("leader"):
         return
@@ -261,7 +261,8 @@ def manage_once(cfg, nodes, put, get, hold_promotion):
         node = next((n for n in nodes if n.get("etcdName") == m.get("name")), None)
         if m.get("isLearner"):
             kind = "learner"
-            if not (node and hold_promotion(node["name"])):
+            mname = m.get("name", "")
+            if not hold_promotion(mname[:mname.rfind("-")] if "-" in mname else mname):
                 try:  # trackLearnerProgress: promotion fails while the learner is behind
                     gateway(cfg, "cluster/member/promote", {"ID": m["ID"]})
                     log("info", f"Promoted learner {m.get('name')}")

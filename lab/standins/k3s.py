@@ -625,8 +625,10 @@ def etcd_snapshot(args):
             print(f"{f}\tfile://{p}\t{os.path.getsize(p)}\t"
                   f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(os.path.getmtime(p)))}")
         return None
+    # The server's supervisor answers /db/snapshot while k3s runs, also while its member is a
+    # learner waiting for promotion (the unit is still activating then).
     unit = lablib.ctl(NODE_NAME, {"op": "unit", "unit": "k3s", "action": "status"}, timeout=10)
-    if me()["role"] != "server" or unit.get("state") != "active" or not healthy():
+    if me()["role"] != "server" or unit.get("state") not in ("active", "activating"):
         logline("fatal", 'see server log for details: Post "https://127.0.0.1:6443/db/snapshot": '
                 "dial tcp 127.0.0.1:6443: connect: connection refused")
         sys.exit(1)
@@ -639,6 +641,9 @@ def etcd_snapshot(args):
     if status.get("isLearner"):  # Snapshot(): returns nil, nil on a learner, writing nothing
         logline("warning", "Unable to take snapshot: not supported for learner")
         return {"learner": True}
+    if unit.get("state") != "active" or not healthy(cfg):
+        logline("fatal", "failed to save snapshot: etcd member is not healthy")
+        sys.exit(1)
     os.makedirs(snap_dir, mode=0o700, exist_ok=True)
     snap = f"{name}-{NODE_NAME}-{int(time.time())}"
     path = os.path.join(snap_dir, snap)
