@@ -140,7 +140,11 @@ b=$(ssh_to 127.0.0.12 'cat /sys/module/zfs/parameters/zfs_txg_timeout')
 
 echo "== etcd as K3s runs it (pkg/etcd/etcd.go)"
 TLSA='T=/var/lib/rancher/k3s/server/tls/etcd; A="--cacert $T/server-ca.crt --cert $T/client.crt --key $T/client.key"'
-capture 127.0.0.23 "$TLSA; curl -sv \$A -X POST -d '{}' https://127.0.0.1:2379/v3/cluster/member/list 2>&1 | grep '^< HTTP'"
+for i in 1 2 3; do
+  capture 127.0.0.23 "$TLSA; curl -sv \$A -X POST -d '{}' https://127.0.0.1:2379/v3/cluster/member/list 2>&1 | grep -E '^< HTTP|^\\* (ALPN|Closing|Recv)'"
+  has "^< HTTP" && break
+  sleep 1
+done
 has "^< HTTP/2 415" && pass "2379 speaks gRPC only: the JSON member list gets HTTP 415" || fail "2379 JSON: $(cat "$WORK/out")"
 capture 127.0.0.23 "$TLSA; curl -s \$A -X POST -d '{}' https://127.0.0.1:2382/v3/cluster/member/list"
 [ "$(grep -oE '"name":"k3s-vm-(pve|piglet|fawn)-[0-9a-f]{8}"' "$WORK/out" | wc -l)" = 3 ] &&
@@ -175,7 +179,8 @@ capture 127.0.0.23 'printf "cluster-domain: other.local\n" >> /etc/rancher/k3s/c
 has "critical configuration mismatched: cluster-domain" && has "critical configuration value mismatch between servers" && has "^rc=1" &&
   pass "joining with another cluster-domain fails as compareConfig does" || fail "compareConfig: $(cat "$WORK/out")"
 mkdir -p .lab/shared/faults/k3s-vm-fawn && touch .lab/shared/faults/k3s-vm-fawn/etcd-learner
-ssh_to 127.0.0.23 'sed -i "/^cluster-domain: other.local$/d" /etc/rancher/k3s/config.yaml; systemctl start --no-block k3s'
+# The start blocks until k3s is ready (Type=notify), i.e. until the member is promoted.
+ssh_to 127.0.0.23 'sed -i "/^cluster-domain: other.local$/d" /etc/rancher/k3s/config.yaml; systemctl start k3s' >"$WORK/start.out" 2>&1 &
 learner_seen() { for i in $(seq 40); do ectl --endpoints https://127.0.0.21:2379 member list -w table 2>/dev/null | grep k3s-vm-fawn | grep -q '| *true *|$' && return 0; sleep 1; done; return 1; }
 check "k3s-vm-fawn joined as a learner (MemberAddAsLearner)" learner_seen
 # Its Node still carries the removed member's name (K3s updates the annotation once it runs).
