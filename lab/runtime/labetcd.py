@@ -30,6 +30,9 @@ DB_DIR = f"{DATA_DIR}/server/db/etcd"
 NAME_FILE = f"{DB_DIR}/name"
 TLS = f"{DATA_DIR}/server/tls/etcd"
 BIN = os.path.join(lablib.SHARED, "bin")
+# A guest-private wrapper tests may put in front of the shared etcd (e.g. strace delaying its
+# fdatasync on one member); the shared binary itself is every guest's.
+LOCAL_ETCD = "/usr/local/libexec/k3s-lab/etcd"
 LAB_CLIENT = os.path.join(lablib.SHARED, "etcd-client")
 STATUS_PREFIX = "/registry/k3s-lab/etcd-status/"
 CRITICAL_PREFIX = "/registry/k3s-lab/critical-config/"
@@ -127,7 +130,8 @@ def client_url(ip):
 def etcd_argv(cfg, name, ip, initial=None):
     """The executor.ETCDConfig of cluster() as etcd flags, then the config's etcd-arg."""
     lb = loopback(cfg)
-    argv = [f"{BIN}/etcd", "--name", name, "--data-dir", DB_DIR,
+    binary = LOCAL_ETCD if os.access(LOCAL_ETCD, os.X_OK) else f"{BIN}/etcd"
+    argv = [binary, "--name", name, "--data-dir", DB_DIR,
             "--listen-client-urls", f"https://{lb}:2379,{client_url(ip)}",
             "--advertise-client-urls", client_url(ip),
             "--listen-client-http-urls", f"https://{lb}:2382",
