@@ -10,7 +10,6 @@ import * as path from "path";
 import { GuestHost } from "./model";
 import { run } from "./sh";
 
-export const ETCD_TLS_IN_GUEST = "/var/lib/rancher/k3s/server/tls/etcd";
 /** In the shared dir: the server CA and a client pair for the lab's own tools (status, selftest,
  * the agents' stand-in heartbeats). Real agents have no etcd certificates at all. */
 export const LAB_CLIENT_DIR = "etcd-client";
