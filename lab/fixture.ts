@@ -98,6 +98,9 @@ export const FixtureSpec = z
     heartbeatSeconds: z.number().min(1).default(5),
     // Seconds a started k3s reports Ready=False before Ready=True.
     readyDelaySeconds: z.number().min(0).default(1),
+    // The etcd leader's learner/EtcdIsVoter loop period. K3s: manageTickerTime, 15 s
+    // (pkg/etcd/etcd.go); a shorter one is a lab-only speed-up.
+    etcdManageTickSeconds: z.number().min(1).max(60).default(15),
     // Sysctl values every guest boots with (the kernel defaults of the post's guests).
     sysctlDefaults: SysctlValues.default({}),
     k3s: z

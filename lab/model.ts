@@ -29,7 +29,6 @@ export interface GuestHost extends HostBase {
   role: "server" | "agent";
   k3sVersion: string;
   installArgs: string[];
-  etcdName: string;
 }
 
 export type LabHost = ProxmoxHost | GuestHost;
@@ -41,6 +40,7 @@ export interface LabModel {
   nodeMonitorGracePeriodSeconds: number;
   heartbeatSeconds: number;
   readyDelaySeconds: number;
+  etcdManageTickSeconds: number;
   realHostname: string;
   createdAt: string;
   k3s: { token: string; releases: string[]; channels: Record<string, string> };
@@ -132,7 +132,6 @@ export function buildModel(f: FixtureSpec): LabModel {
     role: g.role,
     k3sVersion: g.k3sVersion,
     installArgs: g.installArgs,
-    etcdName: `${g.name}-${shortHash(`${f.name}/${g.name}`)}`,
   }));
   return {
     name: f.name,
@@ -141,6 +140,7 @@ export function buildModel(f: FixtureSpec): LabModel {
     nodeMonitorGracePeriodSeconds: f.nodeMonitorGracePeriodSeconds,
     heartbeatSeconds: f.heartbeatSeconds,
     readyDelaySeconds: f.readyDelaySeconds,
+    etcdManageTickSeconds: f.etcdManageTickSeconds,
     realHostname: os.hostname(),
     createdAt: new Date().toISOString(),
     k3s: {

@@ -1,10 +1,7 @@
 import { CORDON_ANNOTATION } from "../render/drainScripts";
+import { ETCD_FUNCTIONS } from "../render/etcdApi";
 import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../render/files";
 import { shellQuote } from "../render/shell";
-
-/** Real K3s serves etcd's client API with TLS and these client certificates; the lab serves
- * plain http, so the probe uses the certificates when they exist. */
-const ETCD_TLS = "/var/lib/rancher/k3s/server/tls/etcd";
 
 /** Each section of a probe's output starts with a `@@ NAME` line. */
 export const SECTION = "@@";
@@ -36,10 +33,10 @@ export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean
     lines.push(
       mark("nodes"),
       `k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable} {.metadata.annotations.${CORDON_ANNOTATION}}{"\\n"}{end}' 2>/dev/null || echo '!unavailable'`,
-      `${mark("etcd-health")}; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'`,
-      `if [ -f ${ETCD_TLS}/client.crt ]; then ETCD="curl -s --max-time 5 --cacert ${ETCD_TLS}/server-ca.crt --cert ${ETCD_TLS}/client.crt --key ${ETCD_TLS}/client.key https://127.0.0.1:2379"; else ETCD="curl -s --max-time 5 http://127.0.0.1:2379"; fi`,
-      `${mark("etcd-members")}; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
-      `${mark("etcd-status")}; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
+      ETCD_FUNCTIONS,
+      `${mark("etcd-health")}; etcd_local health || echo '!unavailable'`,
+      `${mark("etcd-members")}; etcd_api cluster/member/list || echo '!unavailable'`,
+      `${mark("etcd-status")}; etcd_api maintenance/status || echo '!unavailable'`,
     );
   }
   return lines.join("\n") + "\n";

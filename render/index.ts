@@ -1,5 +1,6 @@
 export * from "./diskScript";
 export * from "./drainScripts";
+export * from "./etcdApi";
 export * from "./files";
 export * from "./repairScript";
 export * from "./rollScripts";

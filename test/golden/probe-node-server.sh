@@ -9,7 +9,9 @@ printf '%s\t%s\n' 'vm.dirty_ratio' "$(sysctl -n 'vm.dirty_ratio' 2>/dev/null | t
 printf '\n@@ %s\n' 'sysctl-file'; cat /etc/sysctl.d/99-etcd.conf 2>/dev/null || true
 printf '\n@@ %s\n' 'nodes'
 k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable} {.metadata.annotations.k3s-homelab/cordoned}{"\n"}{end}' 2>/dev/null || echo '!unavailable'
-printf '\n@@ %s\n' 'etcd-health'; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'
-if [ -f /var/lib/rancher/k3s/server/tls/etcd/client.crt ]; then ETCD="curl -s --max-time 5 --cacert /var/lib/rancher/k3s/server/tls/etcd/server-ca.crt --cert /var/lib/rancher/k3s/server/tls/etcd/client.crt --key /var/lib/rancher/k3s/server/tls/etcd/client.key https://127.0.0.1:2379"; else ETCD="curl -s --max-time 5 http://127.0.0.1:2379"; fi
-printf '\n@@ %s\n' 'etcd-members'; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'
-printf '\n@@ %s\n' 'etcd-status'; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'
+T=/var/lib/rancher/k3s/server/tls/etcd
+etcd_api() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 5 --cacert "$T/server-ca.crt" --cert "$T/client.crt" --key "$T/client.key" -X POST -d '{}' "https://$h:2382/v3/$1" 2>/dev/null && return 0; done; return 1; }
+etcd_local() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 3 "http://$h:2381/$1" 2>/dev/null && return 0; done; return 1; }
+printf '\n@@ %s\n' 'etcd-health'; etcd_local health || echo '!unavailable'
+printf '\n@@ %s\n' 'etcd-members'; etcd_api cluster/member/list || echo '!unavailable'
+printf '\n@@ %s\n' 'etcd-status'; etcd_api maintenance/status || echo '!unavailable'
