@@ -198,6 +198,8 @@ capture 127.0.0.23 'curl -s 127.0.0.1:2381/metrics | grep etcd_disk_wal_fsync_du
 has "etcd_disk_wal_fsync_duration_seconds_bucket" && pass "WAL fsync histogram on the guest's 127.0.0.1:2381/metrics" || fail "metrics: $(cat "$WORK/out")"
 capture 127.0.0.21 'k3s etcd-snapshot save --name pre-upgrade; ls /var/lib/rancher/k3s/server/db/snapshots/'
 grep -Eq '^pre-upgrade-k3s-vm-pve-[0-9]+$' "$WORK/out" && pass "k3s etcd-snapshot save wrote pre-upgrade-k3s-vm-pve-<ts>" || fail "snapshot: $(cat "$WORK/out")"
+capture 127.0.0.21 'n=$(ls /var/lib/rancher/k3s/server/db/snapshots/ | grep "^pre-upgrade-" | head -n 1); k3s etcd-snapshot delete "$n"; echo rc=$?; ls /var/lib/rancher/k3s/server/db/snapshots/ | grep -c "^pre-upgrade-"'
+has "^rc=0$" && has "^0$" && pass "k3s etcd-snapshot delete NAME removes that snapshot" || fail "snapshot delete: $(cat "$WORK/out")"
 capture 127.0.0.23 'k3s --version'
 [ "$(head -1 "$WORK/out" | cut -d' ' -f1-3)" = "k3s version v1.33.5+k3s1" ] && has "^go version go1" && pass "k3s --version on k3s-vm-fawn: v1.33.5+k3s1" || fail "version: $(cat "$WORK/out")"
 

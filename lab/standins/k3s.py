@@ -616,9 +616,29 @@ def node_verb(rest):
 
 
 # --- etcd-snapshot ------------------------------------------------------------------------------
+def delete_snapshots(names):
+    """`k3s etcd-snapshot delete NAME...` (k3s pkg/cli/etcdsnapshot `delete`, pkg/etcd/snapshot.go
+    `DeleteSnapshots`): removes each named local snapshot file; a name that is not there is only
+    logged."""
+    if not names:
+        lablib.die("etcd-snapshot delete: no snapshots given for removal")
+    removed = []
+    for n in names:
+        path = os.path.join(SNAPSHOT_DIR, os.path.basename(n))
+        if os.path.isfile(path):
+            os.remove(path)
+            logline("info", f"Removing local snapshot {path}")
+            removed.append(n)
+        else:
+            logline("warning", f"Snapshot {n} not found locally")
+    return {"deleted": removed}
+
+
 def etcd_snapshot(args):
-    if not args or args[0] not in ("save", "ls", "list", "l"):
-        lablib.die("lab k3s stand-in: only 'etcd-snapshot save' and 'etcd-snapshot ls' are supported")
+    if not args or args[0] not in ("save", "ls", "list", "l", "delete", "rm"):
+        lablib.die("lab k3s stand-in: only 'etcd-snapshot save', 'ls' and 'delete' are supported")
+    if args[0] in ("delete", "rm"):
+        return delete_snapshots([a for a in args[1:] if not a.startswith("-")])
     name, snap_dir, i = "on-demand", SNAPSHOT_DIR, 1
     while i < len(args):
         a = args[i]
@@ -693,7 +713,7 @@ def main(argv):
         lablib.event("k3s", "kubectl", mutating, args=args[1:], exitCode=0)
         return 0
     if cmd == "etcd-snapshot":
-        mutating = len(args) > 1 and args[1] == "save"
+        mutating = len(args) > 1 and args[1] in ("save", "delete", "rm")
         try:
             details = etcd_snapshot(args[1:]) or {}
         except SystemExit as e:
