@@ -61,18 +61,32 @@ def me():
 
 
 # --- config -------------------------------------------------------------------------------
+# Short aliases of the flags the lab reads (pkg/cli/cmds/server.go and agent.go).
+ALIASES = {"i": "node-ip", "d": "data-dir", "t": "token", "s": "server", "c": "config"}
+LIST_FLAGS = ("disable", "tls-san", "node-label", "node-taint", "kube-apiserver-arg",
+              "kubelet-arg", "node-ip", "node-external-ip")
+
+
 def load_config(flags):
-    """config.yaml (+ config.yaml.d/*.yaml), then CLI flags; list flags accumulate."""
+    """As K3s's pkg/configfilearg readConfigFile() and Parse(): config.yaml, then the
+    config.yaml.d/*.yaml drop-ins in name order (a later file's key replaces, `key+:` appends),
+    then the command line (ExecStart), whose flags override the files' (list flags append)."""
     import yaml
     cfg = {}
     paths = [CONFIG]
     if os.path.isdir(CONFIG + ".d"):
         paths += sorted(os.path.join(CONFIG + ".d", f) for f in os.listdir(CONFIG + ".d")
-                        if f.endswith((".yaml", ".yml")))
+                        if f.lower().endswith((".yaml", ".yml")))
     for p in paths:
         if os.path.exists(p):
             with open(p) as f:
-                cfg.update(yaml.safe_load(f) or {})
+                for k, v in (yaml.safe_load(f) or {}).items():
+                    if k.endswith("+") and k[:-1] in cfg:
+                        k = k[:-1]
+                        old = cfg[k] if isinstance(cfg[k], list) else [cfg[k]]
+                        cfg[k] = old + (v if isinstance(v, list) else [v])
+                    else:
+                        cfg[k.rstrip("+")] = v
     i = 0
     while i < len(flags):
         f = flags[i].lstrip("-")
@@ -83,7 +97,8 @@ def load_config(flags):
             i += 1
         else:
             k, v = f, True
-        if k in ("disable", "tls-san", "node-label", "node-taint", "kube-apiserver-arg"):
+        k = ALIASES.get(k, k)
+        if k in LIST_FLAGS:
             prev = cfg.get(k, [])
             cfg[k] = (prev if isinstance(prev, list) else [prev]) + [v]
         else:
@@ -155,9 +170,21 @@ def etcd_argv(fx, host):
             "--logger", "zap", "--log-outputs", "stderr"]
 
 
-def node_record(host, fx, ready, started):
-    return {"name": NODE_NAME, "role": host["role"], "kubeletVersion": VERSION,
-            "address": host["bridgeAddress"], "ready": ready, "startedAt": started,
+def first(value):
+    return value[0] if isinstance(value, list) else value
+
+
+def node_identity(cfg, host):
+    """The node name and InternalIP K3s registers: --node-name (or K3S_NODE_NAME), else the
+    hostname; --node-ip, else the address of the default route's interface (the lab bridge)."""
+    name = str(cfg.get("node-name") or os.environ.get("K3S_NODE_NAME") or NODE_NAME)
+    return name, str(first(cfg.get("node-ip")) or host["bridgeAddress"])
+
+
+def node_record(host, fx, ready, started, identity=None):
+    name, address = identity or (NODE_NAME, host["bridgeAddress"])
+    return {"name": name, "role": host["role"], "kubeletVersion": VERSION,
+            "address": address, "ready": ready, "startedAt": started,
             "created": fx.get("createdAt", started), "heartbeat": lablib.now_iso()}
 
 
@@ -165,6 +192,12 @@ def run_service(role, flags):
     fx = lablib.fixture()
     host = me()
     cfg = load_config(flags)
+    identity = node_identity(cfg, host)
+    # --data-dir moves the server's state (etcd data, token): a server started with another data
+    # dir than its first start does not find its etcd member's data.
+    global ETCD_DIR, SNAPSHOT_DIR
+    data_dir = str(cfg.get("data-dir") or DATA_DIR)
+    ETCD_DIR, SNAPSHOT_DIR = f"{data_dir}/server/db/etcd", f"{data_dir}/server/db/snapshots"
     started = lablib.now_iso()
     etcd_proc = None
     stopping = threading.Event()
@@ -185,7 +218,8 @@ def run_service(role, flags):
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    logline("info", f"Starting k3s {role} {VERSION} ({COMMIT})")
+    logline("info", f"Starting k3s {role} {VERSION} ({COMMIT}) as node {identity[0]} "
+            f"(InternalIP {identity[1]})")
     # Tests make a node fail to come back by planting this file (lab/README.md, "Faults").
     fault = os.path.join(lablib.SHARED, "faults", NODE_NAME, "k3s-start")
     if os.path.exists(fault):
@@ -231,7 +265,8 @@ def run_service(role, flags):
     def heartbeat(ready):
         for ep in endpoints:
             try:
-                etcd_put(ep, NODE_PREFIX + NODE_NAME, json.dumps(node_record(host, fx, ready, started)))
+                etcd_put(ep, NODE_PREFIX + identity[0],
+                         json.dumps(node_record(host, fx, ready, started, identity)))
                 return True
             except (OSError, RuntimeError, ValueError):
                 continue
