@@ -28,6 +28,11 @@ import urllib.request
 sys.path.insert(0, "/run/k3s-homelab-lab/lib")
 import lablib  # noqa: E402
 
+# K3s talks to etcd and its own supervisor directly; HTTP_PROXY from k3s.service.env is for
+# containerd's image pulls (Go's ProxyFromEnvironment never proxies loopback), so the stand-in's
+# own requests ignore the environment's proxies.
+urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler({})))
+
 VERSION = "@@VERSION@@"
 COMMIT = "@@COMMIT@@"
 GOVERSION = "@@GOVERSION@@"
