@@ -11,6 +11,7 @@ import {
 import { rollPlan } from "../components/rollPlan";
 import { owedDiskChanges } from "./disk";
 import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
+import { checkInstallState } from "./installState";
 import { etcdMemberList, Observed } from "./observed";
 import { reachable } from "../probe/observations";
 
@@ -96,6 +97,13 @@ export function preflight(
   }
   for (const { node } of rollPlan(spec)) {
     result.plan.push(planNode(spec, node, observed, desiredConfigYaml(node), overrides, result));
+    // Install-time flags and env the installer would drop, config.yaml.d drop-ins that win.
+    const own = observed.nodes.get(node.name);
+    if (reachable(own)) {
+      const carried = checkInstallState(node, own, desiredConfigYaml(node));
+      result.errors.push(...carried.errors);
+      result.warnings.push(...carried.warnings);
+    }
   }
   checkHealth(spec, observed, overrides, result);
   checkQuorum(spec, observed, overrides, result);

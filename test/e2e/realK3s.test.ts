@@ -20,17 +20,19 @@ type Doc = Record<string, any>;
 
 /** The post's cluster with every etcd disk already tuned, so each node's roll restarts only K3s
  * (the restart step reads when the unit started, and restarts it itself). */
-function tunedFixture(name: string): string {
-  return fixtureWith(name, (f) =>
+function tunedFixture(name: string, edit: (f: Doc) => void = () => undefined): string {
+  return fixtureWith(name, (f) => {
     f.guests.forEach((g: Doc) => {
       g.vm.scsi0 = `local-zfs:vm-${g.vmid}-disk-0,cache=writeback,iothread=1,size=64G`;
-    }),
-  );
+    });
+    edit(f);
+  });
 }
 
 const ALL = ["pve", "piglet", "fawn", "k3s-vm-pve", "k3s-vm-piglet", "k3s-vm-fawn"];
 const PVE = { address: "127.0.0.21", name: "k3s-vm-pve" };
 const PIGLET = { address: "127.0.0.22", name: "k3s-vm-piglet" };
+const FAWN = { address: "127.0.0.23", name: "k3s-vm-fawn" };
 
 function on(node: { address: string; name: string }, command: string): string {
   const run = onHost(node.address, labHostKey(node.name), command);
@@ -46,7 +48,15 @@ describe("e2e: real K3s and systemd (install-time flags, READY, time zones)", fu
   });
 
   describe("a server installed with flags and a proxy, and a guest in Sydney", () => {
-    before(() => labUp(tunedFixture("real-k3s")));
+    // k3s-vm-piglet is in Sydney (post.yaml); k3s-vm-fawn in Guam, whose zone systemd prints as
+    // ChST, which GNU date cannot read even there (it reads AEDT in Sydney).
+    before(() =>
+      labUp(
+        tunedFixture("real-k3s", (f) => {
+          f.guests.find((g: Doc) => g.name === FAWN.name).timezone = "Pacific/Guam";
+        }),
+      ),
+    );
     after(() => labDown());
 
     it("refuses at preview a flag the stack does not carry, naming node, flag and fix; changes nothing", async () => {
@@ -95,19 +105,22 @@ describe("e2e: real K3s and systemd (install-time flags, READY, time zones)", fu
       const env = on(PVE, "cat /etc/systemd/system/k3s.service.env");
       assert.match(env, /^HTTP_PROXY='http:\/\/proxy\.lab\.example:3128'$/m);
       assert.match(env, /^NO_PROXY='127\.0\.0\.0\/8,198\.18\.0\.0\/24,/m);
-      // k3s-vm-piglet's systemctl speaks AEDT/AEST; its restart step read the time anyway.
+      // The guests' systemctl speaks AEDT and ChST; their restart steps read the time anyway.
       assert.match(on(PIGLET, "systemctl show -p ActiveEnterTimestamp --value k3s"), / AE[DS]T$/);
-      assert.match(
-        run.output,
-        /k3s-vm-piglet: restarting k3s: its binary or config changed after it started/,
-      );
-      assert.strictEqual(
-        on(
-          PVE,
-          "k3s kubectl get node k3s-vm-piglet -o jsonpath='{.status.nodeInfo.kubeletVersion}'",
-        ),
-        "v1.33.6+k3s1",
-      );
+      assert.match(on(FAWN, "systemctl show -p ActiveEnterTimestamp --value k3s"), / ChST$/);
+      for (const node of [PIGLET, FAWN]) {
+        assert.match(
+          run.output,
+          new RegExp(`${node.name}: restarting k3s: its binary or config changed after it started`),
+        );
+        assert.strictEqual(
+          on(
+            PVE,
+            `k3s kubectl get node ${node.name} -o jsonpath='{.status.nodeInfo.kubeletVersion}'`,
+          ),
+          "v1.33.6+k3s1",
+        );
+      }
       const again = await ws.preview();
       assert.strictEqual(again.status, 0, again.output);
     });
@@ -134,7 +147,7 @@ describe("e2e: real K3s and systemd (install-time flags, READY, time zones)", fu
         );
         if (!installing) return;
         stopped = true;
-        for (const node of [PIGLET, { address: "127.0.0.23", name: "k3s-vm-fawn" }]) {
+        for (const node of [PIGLET, FAWN]) {
           on(node, "systemctl stop k3s");
         }
       }, 200);
