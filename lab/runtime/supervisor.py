@@ -255,6 +255,8 @@ class Supervisor:
         if action in ("start", "restart"):
             ok = unit.start()
             self.save()
+            # When a queued (--no-block) job really ends: the unit is active (READY) or failed.
+            self.event("unit-started" if ok else "unit-failed", unit=unit.name, at=action)
         return ok
 
     @staticmethod
