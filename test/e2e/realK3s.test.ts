@@ -47,7 +47,7 @@ describe("e2e: real K3s and systemd (install-time flags, READY, time zones)", fu
     requireLabMachine(this);
   });
 
-  describe("a server installed with flags and a proxy, and a guest in Sydney", () => {
+  describe("a server installed with flags and a proxy, guests in Sydney and Guam", () => {
     // k3s-vm-piglet is in Sydney (post.yaml); k3s-vm-fawn in Guam, whose zone systemd prints as
     // ChST, which GNU date cannot read even there (it reads AEDT in Sydney).
     before(() =>
@@ -84,7 +84,7 @@ describe("e2e: real K3s and systemd (install-time flags, READY, time zones)", fu
       assert.match(on(PVE, "systemctl show -p ExecStart --value k3s"), /--node-ip=198\.18\.0\.21/);
     });
 
-    it("with the flags in the stack the roll converges; they survive the reinstall, the proxy env is carried over, the Sydney guest restarts", async () => {
+    it("with the flags in the stack the roll converges; they survive the reinstall, the proxy env is carried over, the guests in Sydney and Guam restart", async () => {
       const ws = new Workspace("e2e-real-k3s");
       const run = await ws.up();
       assert.strictEqual(run.status, 0, run.output);
