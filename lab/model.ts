@@ -29,6 +29,8 @@ export interface GuestHost extends HostBase {
   role: "server" | "agent";
   k3sVersion: string;
   installArgs: string[];
+  installEnv: Record<string, string>;
+  timezone?: string;
 }
 
 export type LabHost = ProxmoxHost | GuestHost;
@@ -132,6 +134,8 @@ export function buildModel(f: FixtureSpec): LabModel {
     role: g.role,
     k3sVersion: g.k3sVersion,
     installArgs: g.installArgs,
+    installEnv: g.installEnv,
+    ...(g.timezone ? { timezone: g.timezone } : {}),
   }));
   return {
     name: f.name,

@@ -229,6 +229,26 @@ has "disruption budget" && has "global timeout reached: 2s" && has "rc=1" &&
 capture 127.0.0.21 'systemctl restart ssh; echo rc=$?'
 has "not managed in the lab" && pass "systemctl refuses units other than k3s" || fail "systemctl ssh: $(cat "$WORK/out")"
 
+echo "== systemd as install.sh's unit runs it, in the guest's zone"
+capture 127.0.0.21 'systemctl show -p ExecStart --value k3s; grep -c . /etc/systemd/system/k3s.service.env; grep -o "^[A-Z_]*=" /etc/systemd/system/k3s.service.env | tr -d "\n"'
+has "argv\[\]=/usr/local/bin/k3s server --node-ip=198.18.0.21 --tls-san=k3s.lab.example ; ignore_errors=no" && has "^HTTP_PROXY=NO_PROXY=$" &&
+  pass "k3s-vm-pve: install-time flags in ExecStart, proxy env in k3s.service.env" || fail "install-time state: $(cat "$WORK/out")"
+capture 127.0.0.22 'systemctl show -p ActiveEnterTimestamp --value k3s; systemctl show --timestamp=unix -p ActiveEnterTimestamp --value k3s; TZ=UTC systemctl show -p ActiveEnterTimestamp --value k3s'
+grep -Eq ' AE[DS]T$' "$WORK/out" && grep -Eq '^@[0-9]+$' "$WORK/out" && grep -Eq ' UTC$' "$WORK/out" &&
+  pass "k3s-vm-piglet (Australia/Sydney): ActiveEnterTimestamp in AEDT/AEST, @seconds, UTC" || fail "timestamps: $(cat "$WORK/out")"
+capture 127.0.0.23 'systemctl restart --no-block k3s; echo rc=$?; sleep 0.5; systemctl show -p ActiveState,SubState k3s; for i in $(seq 60); do [ "$(systemctl show -p ActiveState --value k3s)" = active ] && break; sleep 0.5; done; systemctl is-active k3s'
+has "^rc=0" && has "^ActiveState=activating" && has "^SubState=start" && grep -q '^active$' "$WORK/out" &&
+  pass "systemctl restart --no-block returns at once; activating/start until READY, then active" || fail "no-block: $(cat "$WORK/out")"
+capture 127.0.0.21 'systemctl stop k3s'
+capture 127.0.0.22 'systemctl stop k3s'
+capture 127.0.0.23 'timeout 20 systemctl restart k3s; echo rc=$?; systemctl show -p ActiveState,SubState k3s'
+has "^rc=124" && has "^ActiveState=activating" && has "^SubState=start" &&
+  pass "without etcd quorum systemctl restart k3s does not return (TimeoutStartSec=0)" || fail "no quorum: $(cat "$WORK/out")"
+capture 127.0.0.21 'systemctl start --no-block k3s'
+capture 127.0.0.22 'systemctl start k3s; systemctl is-active k3s'
+capture 127.0.0.23 'for i in $(seq 60); do [ "$(systemctl show -p ActiveState --value k3s)" = active ] && break; sleep 0.5; done; systemctl is-active k3s'
+grep -q '^active$' "$WORK/out" && pass "quorum back: the queued start of k3s-vm-fawn completes" || fail "quorum back: $(cat "$WORK/out")"
+
 echo "== the event log"
 EV=.lab/events.jsonl
 /usr/bin/python3 - "$EV" >"$WORK/out" 2>&1 <<'EOF'

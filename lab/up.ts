@@ -56,7 +56,8 @@ function writeShared(model: LabModel): void {
     fs.mkdirSync(path.join(SHARED, d), { recursive: true });
   }
   fs.writeFileSync(path.join(SHARED, "fixture.json"), JSON.stringify(model, null, 1) + "\n");
-  for (const lib of ["lablib.py", "labetcd.py"]) {
+  // units.py too: the systemctl stand-in reads unit files as the supervisor does.
+  for (const lib of ["lablib.py", "labetcd.py", "units.py"]) {
     fs.copyFileSync(path.join(LAB_SRC, "runtime", lib), path.join(SHARED, "lib", lib));
   }
   for (const tool of ["lab-event", "lab-refuse"]) {
@@ -86,7 +87,8 @@ function writeShared(model: LabModel): void {
   fs.symlinkSync(path.relative(LAB, EVENTS), path.join(LAB, "events.jsonl"));
 }
 
-/** Install the fixture's K3s version with the lab installer (not logged, no start). */
+/** Install the fixture's K3s version with the lab installer (not logged, no start), with the
+ * guest's install-time flags and environment, as its owner once did. */
 function installK3s(g: GuestHost, pid: number, port: number): void {
   run("nsenter", [
     "-t",
@@ -100,6 +102,7 @@ function installK3s(g: GuestHost, pid: number, port: number): void {
     `PATH=${SYSTEM_PATH}`,
     "HOME=/root",
     "LAB_EVENTS=off",
+    ...Object.entries(g.installEnv).map(([k, v]) => `${k}=${v}`),
     `INSTALL_K3S_VERSION=${g.k3sVersion}`,
     "INSTALL_K3S_SKIP_START=true",
     "sh",

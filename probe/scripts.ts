@@ -1,6 +1,7 @@
 import { CORDON_ANNOTATION } from "../render/drainScripts";
 import { ETCD_FUNCTIONS } from "../render/etcdApi";
 import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../render/files";
+import { unitEnvFile } from "../render/installerEnv";
 import { shellQuote } from "../render/shell";
 
 /** Each section of a probe's output starts with a `@@ NAME` line. */
@@ -16,12 +17,20 @@ function mark(name: string): string {
  * it freely. Servers also report the cluster's nodes and etcd's health, members and leader.
  */
 export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean): string {
+  const unit = isServer ? "k3s" : "k3s-agent";
   const lines = [
     "export LC_ALL=C",
     `${mark("k3s-version")}; k3s --version 2>/dev/null | head -n 1 || true`,
     mark("service"),
-    'for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done',
+    // In UTC: systemctl prints the guest's zone (AEDT...) otherwise, which nothing can read back.
+    'for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(TZ=UTC systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done',
     `${mark("config")}; cat ${K3S_CONFIG_FILE} 2>/dev/null || true`,
+    // What install.sh put in the unit (ExecStart flags, the env file) and the config.yaml.d
+    // drop-ins K3s reads after config.yaml: re-running the installer drops the first two.
+    `${mark("unit-exec")}; systemctl show -p ExecStart --value ${unit} 2>/dev/null || true`,
+    // Names only, and values only of K3S_* settings that are not secrets.
+    `${mark("unit-env")}; awk '/^[A-Za-z_][A-Za-z0-9_]*=/ { n = substr($0, 1, index($0, "=") - 1); if (n ~ /^K3S_/ && n !~ /TOKEN|SECRET|PASSWORD|KEY/) print; else print n }' ${unitEnvFile(isServer ? "server" : "agent")} 2>/dev/null || true`,
+    `for f in ${K3S_CONFIG_FILE}.d/*; do case "$f" in *.[yY][aA][mM][lL]|*.[yY][mM][lL]) if [ -f "$f" ]; then printf '\\n${SECTION} config-dropin %s\\n' "$f"; cat "$f"; fi ;; esac; done`,
     mark("sysctl"),
     ...sysctlKeys.map(
       (k) =>

@@ -9,3 +9,5 @@ export * from "./step";
 export * from "./sysctlScript";
 export * from "./versionShell";
 export * from "./zfsScript";
+export * from "./unitJobs";
+export * from "./installerEnv";

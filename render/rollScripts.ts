@@ -4,6 +4,8 @@ import { ETCD_FUNCTIONS } from "./etcdApi";
 import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
 import { commitStagedFile, prelude, shellQuote, stageFile } from "./shell";
 import { header, k3sUnit, RollTarget, unitAgeLines, unitWhyFunction } from "./step";
+import { carriedEnvLines, unitEnvFile } from "./installerEnv";
+import { awaitReadyFunction, unitJobLines } from "./unitJobs";
 import { VKEY_FUNCTION, versionKey } from "./versionShell";
 
 /** Default for `cluster.roll.keepSnapshots`: how many of this tool's own snapshots a server keeps
@@ -55,7 +57,9 @@ export function renderPrepareScript(
     `if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)"; echo "record config changed"; fi`,
     'if [ "$have" != "$WANT" ]; then',
     '  say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"',
-    `  curl -sfL ${shellQuote(installerUrl)} | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - ${target.role} >/dev/null || fail "the K3s installer failed for $WANT"`,
+    ...carriedEnvLines(target.role).map((l) => `  ${l}`),
+    `  if [ -n "$CARRIED" ]; then say "the installer keeps $(printf '%s\\n' "$CARRIED" | sed 's/=.*//' | tr '\\n' ' ')from ${unitEnvFile(target.role)}"; fi`,
+    `  curl -sfL ${shellQuote(installerUrl)} | (carried_env; INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true exec sh -s - ${target.role}) >/dev/null || fail "the K3s installer failed for $WANT"`,
     "  now=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }')",
     '  [ "$now" = "$WANT" ] || fail "after installing, k3s --version says ${now:-nothing}, not $WANT"',
     '  echo "record installed ${have:-none}->$WANT"',
@@ -97,22 +101,24 @@ function snapshotLines(keep: number): string[] {
 }
 
 /** Guest: restarts K3s only when its binary, config or token changed after it last started (a VM
- * restart earlier in the roll already started the new ones). */
-export function renderRestartScript(target: RollTarget): string {
+ * restart earlier in the roll already started the new ones). The start or restart is queued and
+ * waited for at most `timeoutSeconds` (see `awaitReadyFunction`). */
+export function renderRestartScript(target: RollTarget, timeoutSeconds: number): string {
   const u = k3sUnit(target.role);
   return [
     header(target, "restart"),
     "# The unit's own last words, for the failure message.",
     unitWhyFunction(target.role),
+    awaitReadyFunction(target.role, timeoutSeconds),
     `if ! systemctl is-active -q ${u}; then`,
     `  say "${u} is not running: starting it"`,
-    `  systemctl start ${u} || fail "systemctl start ${u} failed: $(why)"`,
+    ...unitJobLines(target.role, "start", "").map((l) => `  ${l}`),
     "  exit 0",
     "fi",
     ...unitAgeLines(target.role),
     'if [ "$newest" -ge "$started" ]; then',
-    `  say "restarting ${u}: its binary or config changed after it started ($since)"`,
-    `  systemctl restart ${u} || fail "systemctl restart ${u} failed: $(why)"`,
+    `  say "restarting ${u}: its binary or config changed after it started ($(date -u -d "@$started" "+%Y-%m-%d %H:%M:%S UTC"))"`,
+    ...unitJobLines(target.role, "restart", "").map((l) => `  ${l}`),
     `  echo "record restarted ${u}"`,
     "else",
     `  say "${u} already runs the current binary and config"`,

@@ -34,6 +34,11 @@ sys.path.insert(0, "/run/k3s-homelab-lab/lib")
 import lablib  # noqa: E402
 import labetcd  # noqa: E402
 
+# K3s talks to etcd and its own supervisor directly; HTTP_PROXY from k3s.service.env is for
+# containerd's image pulls (Go's ProxyFromEnvironment never proxies loopback), so the stand-in's
+# own requests ignore the environment's proxies.
+urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler({})))
+
 VERSION = "@@VERSION@@"
 COMMIT = "@@COMMIT@@"
 GOVERSION = "@@GOVERSION@@"
@@ -68,18 +73,32 @@ def me():
 
 
 # --- config -------------------------------------------------------------------------------
+# Short aliases of the flags the lab reads (pkg/cli/cmds/server.go and agent.go).
+ALIASES = {"i": "node-ip", "d": "data-dir", "t": "token", "s": "server", "c": "config"}
+LIST_FLAGS = ("disable", "tls-san", "node-label", "node-taint", "kube-apiserver-arg",
+              "kubelet-arg", "node-ip", "node-external-ip")
+
+
 def load_config(flags):
-    """config.yaml (+ config.yaml.d/*.yaml), then CLI flags; list flags accumulate."""
+    """As K3s's pkg/configfilearg readConfigFile() and Parse(): config.yaml, then the
+    config.yaml.d/*.yaml drop-ins in name order (a later file's key replaces, `key+:` appends),
+    then the command line (ExecStart), whose flags override the files' (list flags append)."""
     import yaml
     cfg = {}
     paths = [CONFIG]
     if os.path.isdir(CONFIG + ".d"):
         paths += sorted(os.path.join(CONFIG + ".d", f) for f in os.listdir(CONFIG + ".d")
-                        if f.endswith((".yaml", ".yml")))
+                        if f.lower().endswith((".yaml", ".yml")))
     for p in paths:
         if os.path.exists(p):
             with open(p) as f:
-                cfg.update(yaml.safe_load(f) or {})
+                for k, v in (yaml.safe_load(f) or {}).items():
+                    if k.endswith("+") and k[:-1] in cfg:
+                        k = k[:-1]
+                        old = cfg[k] if isinstance(cfg[k], list) else [cfg[k]]
+                        cfg[k] = old + (v if isinstance(v, list) else [v])
+                    else:
+                        cfg[k.rstrip("+")] = v
     i = 0
     while i < len(flags):
         f = flags[i].lstrip("-")
@@ -90,7 +109,8 @@ def load_config(flags):
             i += 1
         else:
             k, v = f, True
-        if k in ("disable", "tls-san", "node-label", "node-taint", "kube-apiserver-arg"):
+        k = ALIASES.get(k, k)
+        if k in LIST_FLAGS:
             prev = cfg.get(k, [])
             cfg[k] = (prev if isinstance(prev, list) else [prev]) + [v]
         else:
@@ -153,9 +173,10 @@ def healthy(cfg=None):
 
 
 # --- the service process ----------------------------------------------------------------------
-def node_record(host, fx, ready, started, etcd_name=None):
-    rec = {"name": NODE_NAME, "role": host["role"], "kubeletVersion": VERSION,
-           "address": host["bridgeAddress"], "ready": ready, "startedAt": started,
+def node_record(host, fx, ready, started, etcd_name=None, identity=None):
+    name, address = identity or (NODE_NAME, host["bridgeAddress"])
+    rec = {"name": name, "role": host["role"], "kubeletVersion": VERSION,
+           "address": address, "ready": ready, "startedAt": started,
            "created": fx.get("createdAt", started), "heartbeat": lablib.now_iso()}
     if etcd_name:  # registerMetadataHandlers: the node's etcd member name and address
         rec["etcdName"] = etcd_name
@@ -239,10 +260,29 @@ def manage_learners(cfg, fx, stopping):
             logline("error", f"Failed to check local etcd status for learner management: {e}")
 
 
+def first(value):
+    return value[0] if isinstance(value, list) else value
+
+
+def node_identity(cfg, host):
+    """The node name and InternalIP K3s registers: --node-name (or K3S_NODE_NAME), else the
+    hostname; --node-ip, else the address of the default route's interface (the lab bridge)."""
+    name = str(cfg.get("node-name") or os.environ.get("K3S_NODE_NAME") or NODE_NAME)
+    return name, str(first(cfg.get("node-ip")) or host["bridgeAddress"])
+
+
 def run_service(role, flags):
     fx = lablib.fixture()
     host = me()
     cfg = load_config(flags)
+    identity = node_identity(cfg, host)
+    # --data-dir moves the server's state (etcd data, token): a server started with another data
+    # dir than its first start does not find its etcd member's data.
+    global SNAPSHOT_DIR
+    data_dir = str(cfg.get("data-dir") or DATA_DIR)
+    SNAPSHOT_DIR = f"{data_dir}/server/db/snapshots"
+    labetcd.DB_DIR = f"{data_dir}/server/db/etcd"  # etcd's data-dir (dbDir) and name file
+    labetcd.NAME_FILE = f"{labetcd.DB_DIR}/name"
     started = lablib.now_iso()
     etcd_proc = None
     stopping = threading.Event()
@@ -263,7 +303,8 @@ def run_service(role, flags):
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    logline("info", f"Starting k3s {role} {VERSION} ({COMMIT})")
+    logline("info", f"Starting k3s {role} {VERSION} ({COMMIT}) as node {identity[0]} "
+            f"(InternalIP {identity[1]})")
     # Tests make a node fail to come back by planting this file (lab/README.md, "Faults").
     fault = os.path.join(lablib.SHARED, "faults", NODE_NAME, "k3s-start")
     if os.path.exists(fault):
@@ -308,7 +349,7 @@ def run_service(role, flags):
         threading.Thread(target=manage_learners, args=(cfg, fx, stopping), daemon=True).start()
 
         def write_record(rec):
-            etcd_put(NODE_PREFIX + NODE_NAME, json.dumps(rec))
+            etcd_put(NODE_PREFIX + rec["name"], json.dumps(rec))
     else:
         if not (cfg.get("server") or os.environ.get("K3S_URL")):
             logline("fatal", "--server is required")
@@ -318,14 +359,14 @@ def run_service(role, flags):
         endpoints = [labetcd.client_url(h["bridgeAddress"]) for h in servers_of(fx)]
 
         def write_record(rec):
-            rc, _, err = labetcd.etcdctl(["put", NODE_PREFIX + NODE_NAME, json.dumps(rec)],
+            rc, _, err = labetcd.etcdctl(["put", NODE_PREFIX + rec["name"], json.dumps(rec)],
                                          endpoints)
             if rc != 0:
                 raise RuntimeError(err)
 
     def heartbeat(ready):
         try:
-            write_record(node_record(host, fx, ready, started, etcd_name))
+            write_record(node_record(host, fx, ready, started, etcd_name, identity))
             return True
         except ETCD_ERRORS:
             return False

@@ -16,8 +16,8 @@ const at = (iso: string) => Date.parse(iso);
 
 /**
  * When each guest's K3s (and, on a server, its etcd member) was down, from the lab's event log:
- * a VM restart runs from the guest's `poweroff` to its `unit-started`; a K3s restart is the
- * `systemctl restart` call itself. Sorted by start.
+ * a VM restart runs from the guest's `poweroff` to its `unit-started`; a K3s restart from the
+ * `systemctl restart` call to the `unit-started` its job logs. Sorted by start.
  */
 export function downIntervals(events: readonly LabEvent[], hosts: readonly string[]): Interval[] {
   const intervals: Interval[] = [];
@@ -29,7 +29,13 @@ export function downIntervals(events: readonly LabEvent[], hosts: readonly strin
         intervals.push({ host, from: at(e.ts), to: back ? at(back.ts) : Infinity });
       }
       if (e.tool === "systemctl" && e.action === "restart" && e.mutating) {
-        intervals.push({ host, from: at(String(e.startedAt ?? e.ts)), to: at(e.ts) });
+        // A --no-block restart returns at once: the unit is back when its job says so.
+        const from = at(String(e.startedAt ?? e.ts));
+        const back = mine.find(
+          (x) => x.tool === "lab" && x.action === "unit-started" && at(x.ts) >= from,
+        );
+        const to = Math.max(at(e.ts), back ? at(back.ts) : Infinity);
+        intervals.push({ host, from, to });
       }
     });
   }

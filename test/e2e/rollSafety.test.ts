@@ -145,7 +145,7 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
     assert.strictEqual(failed.status, 1);
     assert.match(
       failed.output,
-      /k3s-vm-piglet: FAILED: (not Ready at v1\.33\.6\+k3s1 after 30s; last seen: |systemctl (start|restart) k3s failed: )/,
+      /k3s-vm-piglet: FAILED: (not Ready at v1\.33\.6\+k3s1 after 30s; last seen: |systemctl (start|restart) k3s failed: |k3s did not start \(ActiveState=failed)/,
     );
     const events = eventsSince(mark);
     assert.ok(mutatingOn(events, ["k3s-vm-pve"]).length > 0, "the first node was rolled");
