@@ -1,7 +1,8 @@
 import { parse } from "yaml";
 import { ClusterSpec, IDENTITY_KEYS, NodeSpec } from "../config";
 import { rollPlan } from "../components/rollPlan";
-import { reachable } from "../probe/observations";
+import { NodeObservation, reachable } from "../probe/observations";
+import { parseFlags } from "./installState";
 import { Observed } from "./observed";
 
 function yamlMap(text: string): Record<string, unknown> {
@@ -40,6 +41,16 @@ export function clusterInitProblems(spec: ClusterSpec, observed: Observed): stri
     );
 }
 
+/** The identity settings K3s starts this node with: config.yaml, then the config.yaml.d drop-ins
+ * in name order, then the unit's ExecStart flags, which win (k3s pkg/configfilearg). */
+export function runningIdentity(own: NodeObservation): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...yamlMap(own.configYaml) };
+  const dropins = [...(own.configDropins ?? [])].sort((a, b) => a.path.localeCompare(b.path));
+  for (const d of dropins) Object.assign(merged, yamlMap(d.text));
+  for (const [key, value] of parseFlags(own.execStart ?? [])) merged[key] = value;
+  return Object.fromEntries(IDENTITY_KEYS.filter((k) => k in merged).map((k) => [k, merged[k]]));
+}
+
 /**
  * A running etcd member whose node-ip, node-name, data-dir or advertise-address would change is
  * refused unless the node opts in (`allowIdentityChange`): its member may not rejoin as the same
@@ -47,12 +58,12 @@ export function clusterInitProblems(spec: ClusterSpec, observed: Observed): stri
  */
 export function identityProblems(
   node: NodeSpec,
-  currentYaml: string,
+  running: Record<string, unknown>,
   desiredYaml: string,
   runsEtcd: boolean,
 ): { errors: string[]; warnings: string[] } {
   if (node.role !== "server" || !runsEtcd) return { errors: [], warnings: [] };
-  const before = yamlMap(currentYaml);
+  const before = running;
   const after = yamlMap(desiredYaml);
   const lines = IDENTITY_KEYS.filter(
     (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),

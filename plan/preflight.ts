@@ -11,7 +11,7 @@ import {
 import { rollPlan } from "../components/rollPlan";
 import { owedDiskChanges } from "./disk";
 import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
-import { clusterInitProblems, identityProblems } from "./identity";
+import { clusterInitProblems, identityProblems, runningIdentity } from "./identity";
 import { checkInstallState } from "./installState";
 import { etcdMemberList, Observed } from "./observed";
 import { reachable } from "../probe/observations";
@@ -168,7 +168,7 @@ function planNode(
       if (node.role === "server" && own.service) {
         const servers = spec.nodes.filter((n) => n.role === "server").length;
         checkImmutable(node, own.configYaml, configYaml, servers, result);
-        const identity = identityProblems(node, own.configYaml, configYaml, true);
+        const identity = identityProblems(node, runningIdentity(own), configYaml, true);
         result.errors.push(...identity.errors);
         result.warnings.push(...identity.warnings);
       }

@@ -204,6 +204,25 @@ describe("preflight", () => {
     assert.ok(allowed.warnings.includes(`${line} (allowed by \`allowIdentityChange\`)`));
   });
 
+  it("a node-ip the node already runs with (ExecStart flag) is no identity change", () => {
+    const raw = validRaw();
+    raw.nodes["k3s-vm-fawn"].config = { "node-ip": "10.0.0.23" };
+    const observed = converged(spec);
+    observed.nodes.get("k3s-vm-fawn")!.execStart = ["server", "--node-ip=10.0.0.23"];
+    const errors = run(buildClusterSpec(raw).spec, observed).errors;
+    assert.deepStrictEqual(
+      errors.filter((e) => e.includes("config.node-ip")),
+      [],
+      errors.join("\n"),
+    );
+    observed.nodes.get("k3s-vm-fawn")!.execStart = ["server", "--node-ip=10.0.0.99"];
+    assert.ok(
+      run(buildClusterSpec(raw).spec, observed).errors.some((e) =>
+        e.startsWith('node `k3s-vm-fawn`, `config.node-ip`: "10.0.0.99" → "10.0.0.23"'),
+      ),
+    );
+  });
+
   it("refuses a cluster-cidr change on a running server", () => {
     const raw = validRaw();
     raw.cluster.serverConfig = { disable: ["traefik"], "cluster-cidr": "10.52.0.0/16" };
