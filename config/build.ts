@@ -59,6 +59,7 @@ function toSpec(config: StackConfig): ClusterSpec {
     config: node.config ?? {},
     k3sVersion: node.k3sVersion ?? cluster.k3sVersion,
     controllerChange: node.controllerChange ?? false,
+    applyPendingChanges: node.applyPendingChanges ?? false,
     sysctl: sortedByKey({ ...cluster.sysctl, ...node.sysctl }),
   }));
   return {

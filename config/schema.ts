@@ -174,6 +174,8 @@ export const NodeConfig = z.strictObject({
   sysctl: SysctlMap.optional(),
   // Opt in to switching the VM's SCSI controller to virtio-scsi-single (see README risks).
   controllerChange: z.boolean().optional(),
+  // Let this node's `qm reboot` apply the VM's other pending changes too (default: refuse).
+  applyPendingChanges: z.boolean().optional(),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 

@@ -28,6 +28,8 @@ export interface NodeSpec {
   /** The version this node must run: its override, else the cluster's. */
   readonly k3sVersion: string;
   readonly controllerChange: boolean;
+  /** The node's `qm reboot` may apply the VM's other pending changes too. */
+  readonly applyPendingChanges: boolean;
   /** The guest's sysctl keys: the cluster's, with this node's own over them. */
   readonly sysctl: Readonly<Record<string, string>>;
 }

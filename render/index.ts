@@ -1,6 +1,7 @@
 export * from "./diskScript";
 export * from "./drainScripts";
 export * from "./files";
+export * from "./qmShell";
 export * from "./repairScript";
 export * from "./rollScripts";
 export * from "./shell";
