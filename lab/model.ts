@@ -20,6 +20,8 @@ export interface ProxmoxHost extends HostBase {
   kind: "proxmox";
   zfs: { parameters: Record<string, string> } | null;
   vms: { vmid: number; guest: string }[];
+  rootOnZfs: { kernels: string[]; running: string } | null;
+  quorate: boolean;
 }
 
 export interface GuestHost extends HostBase {
@@ -30,6 +32,7 @@ export interface GuestHost extends HostBase {
   k3sVersion: string;
   installArgs: string[];
   etcdName: string;
+  qm: GuestSpec["qm"];
 }
 
 export type LabHost = ProxmoxHost | GuestHost;
@@ -119,6 +122,8 @@ export function buildModel(f: FixtureSpec): LabModel {
     vms: f.guests
       .filter((g) => g.proxmoxHost === p.name)
       .map((g) => ({ vmid: g.vmid, guest: g.name })),
+    rootOnZfs: p.rootOnZfs ?? null,
+    quorate: p.quorate,
   }));
   const guests: GuestHost[] = f.guests.map((g) => ({
     kind: "guest",
@@ -133,6 +138,7 @@ export function buildModel(f: FixtureSpec): LabModel {
     k3sVersion: g.k3sVersion,
     installArgs: g.installArgs,
     etcdName: `${g.name}-${shortHash(`${f.name}/${g.name}`)}`,
+    qm: g.qm,
   }));
   return {
     name: f.name,
