@@ -73,6 +73,7 @@ export function rollFingerprint(
     configYaml,
     disk,
     controller: node.controllerChange,
+    ...(node.applyPendingChanges ? { applyPending: true } : {}),
     ...(roll?.drain ? { drainTimeoutSeconds: roll.drainTimeoutSeconds } : {}),
   };
   return sha256(JSON.stringify(desired)).slice(0, 16);
@@ -169,6 +170,7 @@ export class K3sNode extends pulumi.ComponentResource {
       cache: cluster.disk.cache,
       iothread: cluster.disk.iothread,
       controllerChange: node.controllerChange,
+      applyPendingChanges: node.applyPendingChanges,
       rebootTimeoutSeconds: cluster.gateTimeoutSeconds,
       fingerprint: target.fingerprint,
     };

@@ -38,7 +38,7 @@ export class ProxmoxHost extends pulumi.ComponentResource {
           prelude(name),
           removeFileIfOwned(MODPROBE_FILE, sha256(content)),
           'say "the live zfs_txg_timeout stays until the module reloads"',
-          '[ "$(findmnt -n -o FSTYPE / 2>/dev/null)" != zfs ] || say "root is on ZFS: run update-initramfs -u to drop the option from the initramfs"',
+          '[ "$(findmnt -n -o FSTYPE / 2>/dev/null)" != zfs ] || say "root is on ZFS: run update-initramfs -u -k all to drop the option from every initramfs"',
         ].join("\n"),
       },
       { parent: this, deleteBeforeReplace: true },

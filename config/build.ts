@@ -60,6 +60,7 @@ function toSpec(config: StackConfig): ClusterSpec {
     k3sVersion: node.k3sVersion ?? cluster.k3sVersion,
     controllerChange: node.controllerChange ?? false,
     allowIdentityChange: node.allowIdentityChange ?? false,
+    applyPendingChanges: node.applyPendingChanges ?? false,
     sysctl: sortedByKey({ ...cluster.sysctl, ...node.sysctl }),
   }));
   return {

@@ -40,7 +40,9 @@ export function zodProblems(error: z.ZodError): Problem[] {
       const inner = issue.issues.map((i) => i.message).join("; ");
       return [problemAt(issue.path, `bad name: ${inner}`)];
     }
-    if (issue.code === "invalid_type" && issue.input === undefined) {
+    // zod 4 leaves `input` out of issues (reportInput is off), so a wrong type reads as missing
+    // unless the message says what was received.
+    if (issue.code === "invalid_type" && / received undefined$/.test(issue.message)) {
       if (issue.path.length === 1)
         return [`stack config: \`k3s-homelab:${String(issue.path[0])}\` is not set`];
       return [problemAt(issue.path, "is required")];

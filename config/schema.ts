@@ -181,6 +181,8 @@ export const NodeConfig = z.strictObject({
   // Let the roll change this server's node-ip, node-name, data-dir or advertise-address while it
   // is an etcd member (its member may not rejoin as the same member; see README risks).
   allowIdentityChange: z.boolean().optional(),
+  // Let this node's `qm reboot` apply the VM's other pending changes too (default: refuse).
+  applyPendingChanges: z.boolean().optional(),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 

@@ -30,6 +30,8 @@ export interface NodeSpec {
   readonly controllerChange: boolean;
   /** The node opted in to a change of node-ip, node-name, data-dir or advertise-address. */
   readonly allowIdentityChange: boolean;
+  /** The node's `qm reboot` may apply the VM's other pending changes too. */
+  readonly applyPendingChanges: boolean;
   /** The guest's sysctl keys: the cluster's, with this node's own over them. */
   readonly sysctl: Readonly<Record<string, string>>;
 }

@@ -1,5 +1,6 @@
 import { ClusterSpec, NodeSpec } from "../config";
 import { effectiveDisk } from "../plan/disk";
+import { vmStateHint } from "../plan/vmState";
 import { HostObservation, VmObservation } from "../probe/observations";
 import { MODPROBE_FILE } from "../render/files";
 import { Check, check } from "./check";
@@ -15,14 +16,30 @@ export function vmChecks(
     return [check("vm", `VM ${node.vmid} not found on host ${node.host}`, "exists", "fail")];
   }
   const checks: Check[] = [
-    check("vm status", vm.status, "running", vm.status === "running" ? "ok" : "fail"),
+    check(
+      "vm status",
+      vm.status,
+      vm.status === "running"
+        ? "running"
+        : `running (VM ${vmStateHint(node.vmid, vm.status) ?? "is stopped: qm start " + node.vmid})`,
+      vm.status === "running" ? "ok" : "fail",
+    ),
   ];
+  if (vm.rebootTimedOutAt)
+    checks.push(
+      check(
+        "vm reboot",
+        `qm reboot timed out at ${vm.rebootTimedOutAt}`,
+        "none pending (the guest got the shutdown request and may still power off)",
+        "warn",
+      ),
+    );
   if (vm.current.lock)
     checks.push(
       check("vm lock", vm.current.lock, "no lock (pulumi up refuses a locked VM)", "warn"),
     );
-  const current = effectiveDisk(vm.current, node.disk);
-  const pending = effectiveDisk(vm.pending, node.disk);
+  const current = effectiveDisk(vm.current, node.disk, host.storage);
+  const pending = effectiveDisk(vm.pending, node.disk, host.storage);
   if (!current.present) {
     checks.push(check(`vm ${node.disk}`, "no such disk in the VM config", "the etcd disk", "fail"));
     return checks;

@@ -32,6 +32,21 @@ const ExtraFiles = z.record(
   z.string(),
 );
 
+const KernelRelease = z
+  .string()
+  .regex(/^\d+\.\d+\.\d+-\d+-pve$/, "must be a Proxmox kernel release like 6.8.12-4-pve");
+
+export const QMP_STATUSES = [
+  "running",
+  "paused",
+  "prelaunch",
+  "suspended",
+  "io-error",
+  "internal-error",
+  "guest-panicked",
+  "postmigrate",
+] as const;
+
 export const ProxmoxHostSpec = z
   .object({
     // Test host name, also its hostname and its Proxmox node name.
@@ -50,6 +65,21 @@ export const ProxmoxHostSpec = z
       .optional(),
     // Extra files to plant in the host's private /etc (e.g. /etc/modprobe.d/zfs.conf).
     files: ExtraFiles.default({}),
+    // Root on ZFS with these kernels in /boot, each with an initramfs built at `lab up` from the
+    // host's /etc/modprobe.d; omit for a root that is not on ZFS.
+    rootOnZfs: z
+      .object({
+        // Installed kernel releases (/boot/vmlinuz-R and /boot/initrd.img-R).
+        kernels: z.array(KernelRelease).min(1),
+        // The booted one, what `uname -r` says.
+        running: KernelRelease,
+      })
+      .strict()
+      .optional(),
+    // /etc/pve/storage.cfg; default: `local` (dir) and `local-zfs` (zfspool).
+    storageCfg: z.string().optional(),
+    // Cluster quorum: without it no VM starts (check_cfs_quorum), not even after a qm reboot.
+    quorate: z.boolean().default(true),
   })
   .strict();
 export type ProxmoxHostSpec = z.infer<typeof ProxmoxHostSpec>;
@@ -96,6 +126,20 @@ export const GuestSpec = z
     sysctl: SysctlValues.default({}),
     // Extra files to plant (e.g. /etc/sysctl.d/60-custom.conf, /etc/sysctl.conf).
     files: ExtraFiles.default({}),
+    // How the VM behaves under qm (lab/README.md, Conformance).
+    qm: z
+      .object({
+        // Seconds from `qm reboot` returning (VM stopped) to qmeventd's `qm cleanup` starting it.
+        restartDelaySeconds: z.number().min(0).max(600).default(2),
+        // An HA resource: the start after a reboot goes through ha-manager, 10 s later.
+        ha: z.boolean().default(false),
+        // Seconds the guest takes to power off after the ACPI shutdown request.
+        shutdownSeconds: z.number().min(0).max(3600).default(0),
+        // QEMU's run state (`qm status`) while the lab runs it, until a start or `qm resume`.
+        qmpstatus: z.enum(QMP_STATUSES).default("running"),
+      })
+      .strict()
+      .default({ restartDelaySeconds: 2, ha: false, shutdownSeconds: 0, qmpstatus: "running" }),
   })
   .strict();
 export type GuestSpec = z.infer<typeof GuestSpec>;
@@ -173,6 +217,13 @@ export function crossCheck(f: FixtureSpec): string[] {
       );
     }
   }
+  f.proxmoxHosts.forEach((h, i) => {
+    if (h.rootOnZfs && !h.rootOnZfs.kernels.includes(h.rootOnZfs.running)) {
+      problems.push(
+        `proxmoxHosts[${i}] (${h.name}).rootOnZfs.running: \`${h.rootOnZfs.running}\` is not one of its kernels`,
+      );
+    }
+  });
   const pveNames = new Set(f.proxmoxHosts.map((h) => h.name));
   const releases = new Set(f.k3s.releases ?? DEFAULT_RELEASES);
   const vmids = new Map<number, string>();

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { FixtureSpec } from "./fixture";
+import { seedRootOnZfs } from "./initramfs";
 import { LabHost, LabModel, vmConfig } from "./model";
 import { LAB, LAB_SRC, hostDir } from "./paths";
 import { run } from "./sh";
@@ -81,8 +82,21 @@ function seedEtc(etc: string, host: LabHost, model: LabModel): void {
   fs.mkdirSync(`${etc}/modprobe.d`);
 }
 
+/** A Proxmox VE 8 installer's storage.cfg on a ZFS install. */
+const DEFAULT_STORAGE_CFG = `dir: local
+\tpath /var/lib/vz
+\tcontent iso,vztmpl,backup
+
+zfspool: local-zfs
+\tpool rpool/data
+\tsparse
+\tcontent images,rootdir
+`;
+
 function seedProxmox(etc: string, host: LabHost, fixture: FixtureSpec): void {
   const node = `${etc}/pve/nodes/${host.name}`;
+  const spec = fixture.proxmoxHosts.find((p) => p.name === host.name)!;
+  write(`${etc}/pve/storage.cfg`, spec.storageCfg ?? DEFAULT_STORAGE_CFG, 0o640);
   fs.mkdirSync(`${node}/qemu-server`, { recursive: true });
   fs.symlinkSync(`nodes/${host.name}/qemu-server`, `${etc}/pve/qemu-server`);
   fs.symlinkSync(`nodes/${host.name}`, `${etc}/pve/local`);
@@ -114,9 +128,21 @@ export function prepareHost(host: LabHost, model: LabModel, fixture: FixtureSpec
   let files: Record<string, string>;
   if (host.kind === "proxmox") {
     seedProxmox(etc, host, fixture);
-    fs.copyFileSync(`${STANDINS}/qm`, `${dir}/bin/qm`);
-    fs.chmodSync(`${dir}/bin/qm`, 0o755);
-    files = fixture.proxmoxHosts.find((p) => p.name === host.name)!.files;
+    const spec = fixture.proxmoxHosts.find((p) => p.name === host.name)!;
+    const standins = ["qm", "kvm", ...(spec.rootOnZfs ? ["mkinitramfs", "uname", "findmnt"] : [])];
+    for (const tool of standins) {
+      fs.copyFileSync(`${STANDINS}/${tool}`, `${dir}/bin/${tool}`);
+      fs.chmodSync(`${dir}/bin/${tool}`, 0o755);
+    }
+    files = spec.files;
+    if (spec.rootOnZfs) {
+      const modprobe = Object.fromEntries(
+        Object.entries(files)
+          .filter(([f]) => /^\/etc\/modprobe\.d\/[^/]+\.conf$/.test(f))
+          .map(([f, text]) => [path.basename(f), text]),
+      );
+      seedRootOnZfs(`${dir}/upper`, spec.rootOnZfs.kernels, modprobe);
+    }
   } else {
     const spec = fixture.guests.find((g) => g.name === host.name)!;
     if (spec.timezone) {

@@ -4,7 +4,22 @@
 # machine (openssh-server would start an sshd): a temporary /usr/sbin/policy-rc.d that exits 101 denies that, and is removed again
 # only if this script created it. Run as root.
 set -eu
-PACKAGES=(openssh-server socat openssl curl procps iproute2 util-linux python3-yaml fio strace)
+PACKAGES=(openssh-server socat openssl curl procps iproute2 util-linux python3-yaml fio strace zstd perl)
+
+# initramfs-tools for the Proxmox test hosts with root on ZFS (lab/initramfs.ts): unpacked with
+# dpkg-deb -x into the cache, never installed on this machine (no maintainer scripts, no hooks).
+INITRAMFS_DEBS=(cpio initramfs-tools-core initramfs-tools linux-base)
+INITRAMFS_DIR="${HOME}/.cache/k3s-homelab/initramfs-tools"
+if [ ! -x "$INITRAMFS_DIR/usr/sbin/update-initramfs" ] || [ ! -x "$INITRAMFS_DIR/bin/cpio" ]; then
+  debs=$(mktemp -d)
+  (cd "$debs" && chmod 777 . && { apt-get download -q "${INITRAMFS_DEBS[@]}" || { apt-get update -qq && apt-get download -q "${INITRAMFS_DEBS[@]}"; }; })
+  rm -rf "$INITRAMFS_DIR.new"
+  mkdir -p "$INITRAMFS_DIR.new"
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$INITRAMFS_DIR.new"; done
+  rm -rf "$INITRAMFS_DIR" "$debs"
+  mv "$INITRAMFS_DIR.new" "$INITRAMFS_DIR"
+  echo "lab deps: unpacked ${INITRAMFS_DEBS[*]} into $INITRAMFS_DIR"
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

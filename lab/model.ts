@@ -20,6 +20,8 @@ export interface ProxmoxHost extends HostBase {
   kind: "proxmox";
   zfs: { parameters: Record<string, string> } | null;
   vms: { vmid: number; guest: string }[];
+  rootOnZfs: { kernels: string[]; running: string } | null;
+  quorate: boolean;
 }
 
 export interface GuestHost extends HostBase {
@@ -31,6 +33,7 @@ export interface GuestHost extends HostBase {
   installArgs: string[];
   installEnv: Record<string, string>;
   timezone?: string;
+  qm: GuestSpec["qm"];
 }
 
 export type LabHost = ProxmoxHost | GuestHost;
@@ -121,6 +124,8 @@ export function buildModel(f: FixtureSpec): LabModel {
     vms: f.guests
       .filter((g) => g.proxmoxHost === p.name)
       .map((g) => ({ vmid: g.vmid, guest: g.name })),
+    rootOnZfs: p.rootOnZfs ?? null,
+    quorate: p.quorate,
   }));
   const guests: GuestHost[] = f.guests.map((g) => ({
     kind: "guest",
@@ -136,6 +141,7 @@ export function buildModel(f: FixtureSpec): LabModel {
     installArgs: g.installArgs,
     installEnv: g.installEnv,
     ...(g.timezone ? { timezone: g.timezone } : {}),
+    qm: g.qm,
   }));
   return {
     name: f.name,

@@ -9,12 +9,13 @@ import {
   compareK3sVersions,
 } from "../config";
 import { rollPlan } from "../components/rollPlan";
-import { owedDiskChanges } from "./disk";
+import { aioProblem, owedDiskChanges } from "./disk";
+import { vmStateHint } from "./vmState";
 import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
 import { clusterInitProblems, identityProblems, runningIdentity } from "./identity";
 import { checkInstallState } from "./installState";
 import { etcdMemberList, Observed } from "./observed";
-import { reachable } from "../probe/observations";
+import { HostObservation, reachable, VmObservation } from "../probe/observations";
 
 export interface RollOverrides {
   /** Roll a 2-server cluster although every server restart loses quorum. */
@@ -122,10 +123,45 @@ function vmHint(spec: ClusterSpec, observed: Observed, name: string): string {
   const node = spec.nodes.find((n) => n.name === name);
   const host = node && observed.hosts.get(node.host);
   if (!node || !reachable(host)) return "";
-  const status = host.vms.get(node.vmid)?.status;
-  return status && status !== "running"
-    ? `; VM ${node.vmid} on \`${node.host}\` is ${status} (start it: qm start ${node.vmid})`
+  const vm = host.vms.get(node.vmid);
+  if (vm?.status === "stopped" && vm.rebootTimedOutAt) {
+    return `; VM ${node.vmid} on \`${node.host}\` is stopped: an earlier qm reboot (at ${vm.rebootTimedOutAt}) timed out after the guest got the shutdown request, and the guest powered off later; Proxmox does not start it again (start it: qm start ${node.vmid})`;
+  }
+  return vm?.status === "stopped"
+    ? `; VM ${node.vmid} on \`${node.host}\` is stopped (start it: qm start ${node.vmid})`
     : "";
+}
+
+/** The VM's state, aio and other pending changes, when the roll would `qm reboot` it. */
+function checkVm(
+  spec: ClusterSpec,
+  node: NodeSpec,
+  vm: VmObservation,
+  storage: HostObservation["storage"],
+  restarts: boolean,
+  result: Preflight,
+): string[] {
+  const who = `node \`${node.name}\`: VM ${node.vmid} on \`${node.host}\``;
+  const hint = vmStateHint(node.vmid, vm.status);
+  if (hint) result.errors.push(`${who} ${hint}, refusing`);
+  if (vm.rebootTimedOutAt && vm.status !== "stopped") {
+    result.warnings.push(
+      `${who}: an earlier qm reboot (at ${vm.rebootTimedOutAt}) timed out; the guest got the shutdown request and may still power off and stay off; the roll tries qm reboot again`,
+    );
+  }
+  if (!restarts) return [];
+  const problem = aioProblem(vm.pending[node.disk] ?? "", spec.disk.cache, storage);
+  if (problem?.level === "error") result.errors.push(`${who}, \`${node.disk}\` ${problem.text}`);
+  if (problem?.level === "warning")
+    result.warnings.push(`${who}, \`${node.disk}\` ${problem.text}`);
+  const others = (vm.pendingKeys ?? []).filter((k) => k !== node.disk && k !== "scsihw");
+  if (others.length === 0) return [];
+  if (!node.applyPendingChanges) {
+    result.errors.push(
+      `${who} has other pending changes a qm reboot would apply too: ${others.join(", ")}; apply or revert them first (qm pending ${node.vmid}; qm set ${node.vmid} --revert KEY), or set \`applyPendingChanges: true\` on the node, refusing`,
+    );
+  }
+  return [`also applies pending ${others.join(", ")}`];
 }
 
 function planNode(
@@ -147,10 +183,12 @@ function planNode(
         `node \`${node.name}\`: VM ${node.vmid} not found on host \`${node.host}\``,
       );
     } else {
-      const owed = owedDiskChanges(vm.current, { disk: node.disk, ...spec.disk });
+      const owed = owedDiskChanges(vm.current, { disk: node.disk, ...spec.disk }, host.storage);
+      const restarts = owed.length > 0 && vm.status === "running";
+      const also = checkVm(spec, node, vm, host.storage, restarts, result);
       if (owed.length > 0) {
         restart = "vm";
-        reasons.push(`qm reboot (${owed.join(", ")})`);
+        reasons.push(`qm reboot (${[...owed, ...also].join(", ")})`);
       }
     }
   }

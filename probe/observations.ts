@@ -79,11 +79,25 @@ export interface VmObservation {
   readonly current: Readonly<Record<string, string>>;
   /** `qm config`: with pending changes shown as if applied. */
   readonly pending: Readonly<Record<string, string>>;
+  /** `qm status --verbose`'s qmpstatus: running, stopped, paused, io-error, prelaunch, ... */
   readonly status: string;
+  /** What `qm pending` lists as changing: `memory`, `delete:net1`, ... */
+  readonly pendingKeys?: readonly string[];
+  /** An earlier `qm reboot` by the disk step timed out (ISO time); set only while the same QEMU
+   * still runs or the VM has stopped since. */
+  readonly rebootTimedOutAt?: string;
+}
+
+/** One storage of `/etc/pve/storage.cfg`: its type and options (`krbd`, `nocow`, ...). */
+export interface StorageEntry {
+  readonly type: string;
+  readonly options: Readonly<Record<string, string>>;
 }
 
 export interface HostObservation {
   readonly vms: ReadonlyMap<number, VmObservation>;
+  /** Storage id → entry, from `/etc/pve/storage.cfg`. */
+  readonly storage?: ReadonlyMap<string, StorageEntry>;
   /** Live zfs_txg_timeout, undefined without the zfs module. */
   readonly txgLive?: number;
   /** The value our modprobe file sets for the next boot, if the file exists. */
@@ -170,21 +184,61 @@ export function parseNodeProbe(stdout: string): NodeObservation {
   };
 }
 
+/** `/etc/pve/storage.cfg`: `TYPE: ID` lines, each followed by indented `KEY VALUE` lines. */
+export function parseStorageCfg(text: string): Map<string, StorageEntry> {
+  const storage = new Map<string, StorageEntry>();
+  let options: Record<string, string> | undefined;
+  for (const line of text.split("\n")) {
+    const head = /^([a-z]+):\s*(\S+)\s*$/.exec(line);
+    if (head) {
+      options = {};
+      storage.set(head[2], { type: head[1], options });
+    } else if (options && /^\s+\S/.test(line)) {
+      const [key, ...value] = line.trim().split(/\s+/);
+      options[key] = value.join(" ");
+    }
+  }
+  return storage;
+}
+
+/** `qm pending` lines `new KEY: ...` and `del KEY: ...`: the keys a restart would change. */
+export function parsePendingKeys(text: string): string[] {
+  const keys: string[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(new|del) ([a-z][a-z0-9_-]*):/.exec(line);
+    if (m) keys.push(m[1] === "del" ? `delete:${m[2]}` : m[2]);
+  }
+  return keys;
+}
+
+function parseVm(s: Map<string, string>, vmid: number): VmObservation {
+  const statusText = s.get(`vm ${vmid} status`) ?? "";
+  const status =
+    /^qmpstatus: (\S+)/m.exec(statusText)?.[1] ??
+    /^status: (\S+)/m.exec(statusText)?.[1] ??
+    "unknown";
+  const [at, pid] = (s.get(`vm ${vmid} reboot-timeout`) ?? "").trim().split(/\s+/);
+  const qemuPid = (s.get(`vm ${vmid} pid`) ?? "").trim();
+  const timedOut = /^\d+$/.test(at ?? "") && (pid === qemuPid || status === "stopped");
+  return {
+    vmid,
+    current: parseQmConfig(s.get(`vm ${vmid} current`) ?? ""),
+    pending: parseQmConfig(s.get(`vm ${vmid} pending`) ?? ""),
+    status,
+    pendingKeys: parsePendingKeys(s.get(`vm ${vmid} changes`) ?? ""),
+    ...(timedOut ? { rebootTimedOutAt: new Date(Number(at) * 1000).toISOString() } : {}),
+  };
+}
+
 export function parseHostProbe(stdout: string, vmids: readonly number[]): HostObservation {
   const s = splitSections(stdout);
   const vms = new Map<number, VmObservation>();
-  for (const vmid of vmids) {
-    vms.set(vmid, {
-      vmid,
-      current: parseQmConfig(s.get(`vm ${vmid} current`) ?? ""),
-      pending: parseQmConfig(s.get(`vm ${vmid} pending`) ?? ""),
-      status: /^status: (\S+)/.exec(s.get(`vm ${vmid} status`) ?? "")?.[1] ?? "unknown",
-    });
-  }
+  for (const vmid of vmids) vms.set(vmid, parseVm(s, vmid));
   const txg = s.get("txg");
   const boot = /zfs_txg_timeout=(\d+)/.exec(s.get("txg-boot") ?? "")?.[1];
   return {
     vms,
+    storage: parseStorageCfg(s.get("storage") ?? ""),
     txgLive: txg === undefined || txg.startsWith("!") ? undefined : Number(txg),
     txgBoot: boot === undefined ? undefined : Number(boot),
   };

@@ -2,6 +2,7 @@ import { CORDON_ANNOTATION } from "../render/drainScripts";
 import { ETCD_FUNCTIONS } from "../render/etcdApi";
 import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../render/files";
 import { unitEnvFile } from "../render/installerEnv";
+import { QEMU_PID_DIR, REBOOT_TIMEOUT_DIR } from "../render/qmShell";
 import { shellQuote } from "../render/shell";
 
 /** Each section of a probe's output starts with a `@@ NAME` line. */
@@ -51,17 +52,23 @@ export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean
   return lines.join("\n") + "\n";
 }
 
-/** Read-only: a Proxmox host's VMs (current and pending views, power state) and ZFS txg. */
+/** Read-only: a Proxmox host's VMs (current and pending views, `qm pending`, the run state as
+ * `qm status --verbose` reports it, the QEMU pid and a note of an earlier timed-out `qm reboot`),
+ * its storage config and ZFS txg. */
 export function renderHostProbe(vmids: readonly number[]): string {
   const lines = ["export LC_ALL=C"];
   for (const vmid of vmids) {
     lines.push(
       `${mark(`vm ${vmid} current`)}; qm config ${vmid} --current 2>&1 || true`,
       `${mark(`vm ${vmid} pending`)}; qm config ${vmid} 2>&1 || true`,
-      `${mark(`vm ${vmid} status`)}; qm status ${vmid} 2>&1 || true`,
+      `${mark(`vm ${vmid} changes`)}; qm pending ${vmid} 2>/dev/null || true`,
+      `${mark(`vm ${vmid} status`)}; qm status ${vmid} --verbose 2>/dev/null || qm status ${vmid} 2>&1 || true`,
+      `${mark(`vm ${vmid} pid`)}; cat ${QEMU_PID_DIR}/${vmid}.pid 2>/dev/null || true`,
+      `${mark(`vm ${vmid} reboot-timeout`)}; cat ${REBOOT_TIMEOUT_DIR}/qm-reboot-timeout-${vmid} 2>/dev/null || true`,
     );
   }
   lines.push(
+    `${mark("storage")}; cat /etc/pve/storage.cfg 2>/dev/null || true`,
     `${mark("txg")}; cat /sys/module/zfs/parameters/zfs_txg_timeout 2>/dev/null || echo '!absent'`,
     `${mark("txg-boot")}; cat ${MODPROBE_FILE} 2>/dev/null || true`,
   );

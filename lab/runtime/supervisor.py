@@ -205,6 +205,9 @@ class Supervisor:
             self.boot_later(float(req.get("delay", self.fixture["restartSeconds"])))
             return {"ok": True}
         if op == "power-off":
+            if req.get("after"):  # a guest still shutting down when `qm` gave up waiting
+                threading.Timer(float(req["after"]), self.shutdown).start()
+                return {"ok": True}
             self.shutdown(hard=bool(req.get("hard")))
             return {"ok": True}
         if op == "guest-reboot":

@@ -27,11 +27,20 @@ if [ "$live" != 3 ]; then
 fi
 [ "$(cat /sys/module/zfs/parameters/zfs_txg_timeout)" = 3 ] || fail "zfs_txg_timeout is $(cat /sys/module/zfs/parameters/zfs_txg_timeout) after writing 3"
 if [ "$(findmnt -n -o FSTYPE / 2>/dev/null)" = zfs ]; then
-  initrd="/boot/initrd.img-$(uname -r)"
-  if [ "$CHANGED" = 1 ] || ! lsinitramfs "$initrd" | grep -q "etc/modprobe.d/zz-k3s-homelab-zfs.conf$"; then
-    say "root is on ZFS: rebuilding the initramfs"
-    update-initramfs -u >/dev/null || fail "update-initramfs -u failed"
+  bootable_images() { for k in /boot/vmlinuz-*; do v=${k#/boot/vmlinuz-}; [ -f "/boot/initrd.img-$v" ] && printf ' %s' "$v"; done; return 0; }
+  carries() {
+    d=$(mktemp -d); ok=1
+    if unmkinitramfs "$1" "$d" >/dev/null 2>&1; then f=$(find "$d" -path "*/etc/modprobe.d/zz-k3s-homelab-zfs.conf" | head -n 1); [ -n "$f" ] && cmp -s "$f" /etc/modprobe.d/zz-k3s-homelab-zfs.conf && ok=0; fi
+    rm -rf "$d"; return "$ok"
+  }
+  stale_images() { for v in $(bootable_images); do carries "/boot/initrd.img-$v" || printf ' %s' "$v"; done; return 0; }
+  stale=$(stale_images)
+  if [ "$CHANGED" = 1 ] || [ -n "$stale" ]; then
+    say "root is on ZFS: rebuilding the initramfs of every kernel (update-initramfs -u -k all)${stale:+; without the current option:$stale}"
+    update-initramfs -u -k all >/dev/null || fail "update-initramfs -u -k all failed"
   fi
-  lsinitramfs "$initrd" | grep -q "etc/modprobe.d/zz-k3s-homelab-zfs.conf$" || fail "$initrd does not carry /etc/modprobe.d/zz-k3s-homelab-zfs.conf"
+  stale=$(stale_images)
+  [ -z "$stale" ] || fail "after update-initramfs -u -k all these initramfs images still lack the current /etc/modprobe.d/zz-k3s-homelab-zfs.conf:$stale"
+  say "every bootable initramfs carries the option:$(bootable_images)"
 fi
 say "zfs_txg_timeout is 3"

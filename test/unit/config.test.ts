@@ -61,6 +61,31 @@ describe("config: buildClusterSpec", () => {
     );
   });
 
+  it("applyPendingChanges: off by default, accepted as a boolean per node, rejected otherwise", () => {
+    assert.deepStrictEqual(
+      buildClusterSpec(validRaw()).spec.nodes.map((n) => n.applyPendingChanges),
+      [false, false, false],
+    );
+    const raw = validRaw();
+    raw.nodes["k3s-vm-fawn"].applyPendingChanges = true;
+    assert.deepStrictEqual(
+      buildClusterSpec(raw).spec.nodes.map((n) => [n.name, n.applyPendingChanges]),
+      [
+        ["k3s-vm-pve", false],
+        ["k3s-vm-piglet", false],
+        ["k3s-vm-fawn", true],
+      ],
+    );
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.nodes["k3s-vm-pve"].applyPendingChanges = "yes";
+      }),
+      [
+        "node `k3s-vm-pve`, `applyPendingChanges`: Invalid input: expected boolean, received string",
+      ],
+    );
+  });
+
   it("reports a missing required field", () => {
     assert.deepStrictEqual(
       problemsOf((r) => delete r.nodes["k3s-vm-fawn"].hostKey),

@@ -56,6 +56,7 @@ export const FAWN_DISK: DiskTarget = {
   cache: "writeback",
   iothread: true,
   controllerChange: false,
+  applyPendingChanges: false,
   rebootTimeoutSeconds: 600,
   fingerprint: "0123456789abcdef",
 };

@@ -2,7 +2,12 @@ import * as assert from "assert";
 import { renderK3sConfig } from "../../render";
 import { buildClusterSpec, ClusterSpec, NodeSpec } from "../../config";
 import { formatPlan, Observed, preflight, RollOverrides } from "../../plan";
-import { HostObservation, NodeObservation } from "../../probe/observations";
+import {
+  HostObservation,
+  NodeObservation,
+  StorageEntry,
+  VmObservation,
+} from "../../probe/observations";
 import { validRaw } from "./fixtures";
 
 const NO_OVERRIDES: RollOverrides = {
@@ -91,6 +96,103 @@ describe("preflight", () => {
         "  3. k3s-vm-fawn: nothing to restart",
       ].join("\n"),
     );
+  });
+
+  describe("the VM on Proxmox (qemu-server's rules)", () => {
+    const fawn = (vm: Partial<VmObservation>, storage?: HostObservation["storage"]) => {
+      const observed = converged(spec);
+      const config = { scsihw: "virtio-scsi-single", scsi0: "local-zfs:vm-108-disk-0,size=64G" };
+      const base = { vmid: 108, current: config, pending: config, status: "running" };
+      observed.hosts.set("fawn", { vms: new Map([[108, { ...base, ...vm }]]), storage });
+      return observed;
+    };
+
+    it("refuses aio=native with writeback (QEMU would not start the VM again), naming the option", () => {
+      const drive = "local-zfs:vm-108-disk-0,aio=native,size=64G";
+      const config = { scsihw: "virtio-scsi-single", scsi0: drive };
+      const result = run(spec, fawn({ current: config, pending: config }));
+      assert.deepStrictEqual(result.errors, [
+        "node `k3s-vm-fawn`: VM 108 on `fawn`, `scsi0` has aio=native, and QEMU refuses aio=native without a direct cache (cache=writeback is not): the VM would not start again after qm reboot; change `aio` on the disk first (to io_uring or threads), or `disk.cache` to none or directsync",
+      ]);
+    });
+
+    it("warns on aio=io_uring with a non-direct cache on LVM and krbd storage only", () => {
+      const at = (storage: string) => {
+        const config = {
+          scsihw: "virtio-scsi-single",
+          scsi0: `${storage}:vm-108-disk-0,aio=io_uring,size=64G`,
+        };
+        return { current: config, pending: config };
+      };
+      const storage = new Map<string, StorageEntry>([
+        ["vg", { type: "lvm", options: { vgname: "pve" } }],
+        ["ceph", { type: "rbd", options: { krbd: "1" } }],
+        ["zfs", { type: "zfspool", options: {} }],
+      ]);
+      assert.deepStrictEqual(run(spec, fawn(at("vg"), storage)).warnings, [
+        "node `k3s-vm-fawn`: VM 108 on `fawn`, `scsi0` has aio=io_uring with cache=writeback on LVM storage, which can hang (qemu-server never picks io_uring there itself); consider aio=threads",
+      ]);
+      assert.match(run(spec, fawn(at("ceph"), storage)).warnings[0], /on krbd storage/);
+      assert.deepStrictEqual(run(spec, fawn(at("zfs"), storage)).warnings, []);
+    });
+
+    it("lists the other pending changes a reboot applies, and refuses them unless the node opts in", () => {
+      const observed = fawn({ pendingKeys: ["cores", "memory", "net0", "delete:net1", "scsi0"] });
+      const refused = run(spec, observed);
+      assert.deepStrictEqual(refused.errors, [
+        "node `k3s-vm-fawn`: VM 108 on `fawn` has other pending changes a qm reboot would apply too: cores, memory, net0, delete:net1; apply or revert them first (qm pending 108; qm set 108 --revert KEY), or set `applyPendingChanges: true` on the node, refusing",
+      ]);
+      assert.strictEqual(
+        formatPlan(refused.plan).split("\n")[3],
+        "  3. k3s-vm-fawn: qm reboot (cache none→writeback, iothread 0→1, also applies pending cores, memory, net0, delete:net1)",
+      );
+      const raw = validRaw();
+      raw.nodes["k3s-vm-fawn"].applyPendingChanges = true;
+      const optedIn = buildClusterSpec(raw).spec;
+      assert.deepStrictEqual(run(optedIn, observed).errors, []);
+    });
+
+    it("refuses every state but running and stopped, with the right hint", () => {
+      const errorsFor = (status: string) => run(spec, fawn({ status })).errors;
+      assert.deepStrictEqual(errorsFor("paused"), [
+        "node `k3s-vm-fawn`: VM 108 on `fawn` is paused: resume it with `qm resume 108` (not `qm start`), refusing",
+      ]);
+      assert.match(errorsFor("io-error")[0], /is paused on a disk I\/O error: .*`qm resume 108`/);
+      assert.match(errorsFor("prelaunch")[0], /is in prelaunch .*`qm resume 108` runs it/);
+      assert.match(
+        errorsFor("suspended")[0],
+        /is suspended by its guest: wake it with `qm resume 108`/,
+      );
+      assert.match(errorsFor("internal-error")[0], /is halted \(internal-error\)/);
+      assert.match(errorsFor("postmigrate")[0], /is postmigrate, neither running nor stopped/);
+    });
+
+    it("on BTRFS storage without nocow an absent cache is QEMU's writeback, with nocow it is none", () => {
+      const config = {
+        scsihw: "virtio-scsi-single",
+        scsi0: "btr:108/vm-108-disk-0.raw,iothread=1",
+      };
+      const vm = { current: config, pending: config };
+      const btrfs = new Map([["btr", { type: "btrfs", options: { path: "/b" } }]]);
+      assert.strictEqual(run(spec, fawn(vm, btrfs)).plan[2].restart, "none");
+      const nocow = new Map([["btr", { type: "btrfs", options: { nocow: "1" } }]]);
+      assert.deepStrictEqual(run(spec, fawn(vm, nocow)).plan[2].reasons, [
+        "qm reboot (cache none→writeback)",
+      ]);
+    });
+
+    it("names a timed-out earlier qm reboot: still running (warning) or powered off since", () => {
+      const running = run(spec, fawn({ rebootTimedOutAt: "2026-11-30T00:53:20.000Z" }));
+      assert.deepStrictEqual(running.warnings, [
+        "node `k3s-vm-fawn`: VM 108 on `fawn`: an earlier qm reboot (at 2026-11-30T00:53:20.000Z) timed out; the guest got the shutdown request and may still power off and stay off; the roll tries qm reboot again",
+      ]);
+      const observed = fawn({ status: "stopped", rebootTimedOutAt: "2026-11-30T00:53:20.000Z" });
+      observed.nodes.set("k3s-vm-fawn", { unreachable: "connection refused" } as never);
+      assert.match(
+        run(spec, observed).errors.join("\n"),
+        /`k3s-vm-fawn`: unreachable: connection refused; VM 108 on `fawn` is stopped: an earlier qm reboot \(at 2026-11-30T00:53:20.000Z\) timed out after the guest got the shutdown request, and the guest powered off later; Proxmox does not start it again \(start it: qm start 108\)/,
+      );
+    });
   });
 
   it("plans one VM restart for disk options and an upgrade together", () => {
