@@ -214,7 +214,7 @@ export class K3sNode extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: guestAfterRestart,
-        create: withRepairs(renderRestartScript(target), args.repairs),
+        create: withRepairs(renderRestartScript(target, cluster.gateTimeoutSeconds), args.repairs),
       },
       { parent: this, dependsOn: [disk] },
     );

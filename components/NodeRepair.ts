@@ -47,7 +47,7 @@ export class NodeRepair extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: sshConnection(args.node, args.privateKey, dialLimit),
-        create: renderRepairScript(target, args.reason),
+        create: renderRepairScript(target, args.gateTimeoutSeconds, args.reason),
       },
       { parent: this, dependsOn: args.after },
     );

@@ -35,7 +35,8 @@ export function skewCheck(
   });
 }
 
-/** etcd's member list against the stack's servers: strangers warn, missing servers fail. */
+/** etcd's member list against the stack's servers: strangers and learners (not voting yet, K3s
+ * is promoting them) warn, missing servers fail. */
 export function membersCheck(
   spec: Pick<ClusterSpec, "nodes">,
   members: readonly EtcdMember[] | undefined,
@@ -43,22 +44,28 @@ export function membersCheck(
   const servers = spec.nodes.filter((n) => n.role === "server");
   const desired = `the stack's ${servers.length} servers`;
   if (!members) return check("etcd members", "no server answered the member list", desired, "fail");
-  const strangers = members.filter((m) => !servers.some((s) => memberOfNode(m.name, s.nodeName)));
+  const strangers = members.filter(
+    (m) => !m.isLearner && !servers.some((s) => memberOfNode(m.name, s.nodeName)),
+  );
   const missing = servers.filter((s) => !members.some((m) => memberOfNode(m.name, s.nodeName)));
-  const learners = members.filter((m) => m.isLearner).length;
+  const learners = members.filter((m) => m.isLearner);
   const parts = [
-    `${members.length} members${learners > 0 ? ` (${learners} learners)` : ""}: ${members.map((m) => m.name || m.id).join(", ")}`,
+    `${members.length} members${learners.length > 0 ? ` (${learners.length} learners)` : ""}: ${members.map((m) => m.name || m.id).join(", ")}`,
   ];
   if (strangers.length > 0)
     parts.push(
       `not in the stack (still voting): ${strangers.map((m) => `${m.name} (${m.id})`).join(", ")}`,
+    );
+  if (learners.length > 0)
+    parts.push(
+      `learner, not voting until K3s promotes it: ${learners.map((m) => m.name || m.id).join(", ")}`,
     );
   if (missing.length > 0) parts.push(`missing: ${missing.map((s) => s.name).join(", ")}`);
   return check(
     "etcd members",
     parts.join("; "),
     desired,
-    missing.length > 0 ? "fail" : strangers.length > 0 ? "warn" : "ok",
+    missing.length > 0 ? "fail" : strangers.length + learners.length > 0 ? "warn" : "ok",
     { members: members.length, strangers: strangers.length, missing: missing.length },
   );
 }

@@ -68,8 +68,24 @@ export const GuestSpec = z
     role: z.enum(["server", "agent"]),
     // K3s version installed and running when the lab comes up.
     k3sVersion: K3sVersion,
-    // Extra installer arguments after the role (INSTALL_K3S_EXEC style), e.g. --disable=traefik.
+    // Extra installer arguments after the role (INSTALL_K3S_EXEC style), e.g. --disable=traefik;
+    // install.sh writes them into the unit's ExecStart.
     installArgs: z.array(z.string()).default([]),
+    // The installer's environment at install time, e.g. HTTP_PROXY; install.sh's create_env_file
+    // writes the K3S_*, CONTAINERD_* and proxy variables into k3s[-agent].service.env.
+    installEnv: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"),
+        z.string(),
+      )
+      .default({}),
+    // The guest's time zone (/etc/localtime, /etc/timezone), e.g. Australia/Sydney; default the
+    // machine's.
+    timezone: z
+      .string()
+      .regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, "must be a zone name like Australia/Sydney")
+      .refine((tz) => fs.existsSync(`/usr/share/zoneinfo/${tz}`), "is not in /usr/share/zoneinfo")
+      .optional(),
     // Content of /etc/rancher/k3s/config.yaml; omit for no file.
     config: z.record(z.string(), z.unknown()).optional(),
     // VM config lines (qm format) over the lab defaults, e.g. scsi0, scsihw, lock.
@@ -98,6 +114,9 @@ export const FixtureSpec = z
     heartbeatSeconds: z.number().min(1).default(5),
     // Seconds a started k3s reports Ready=False before Ready=True.
     readyDelaySeconds: z.number().min(0).default(1),
+    // The etcd leader's learner/EtcdIsVoter loop period. K3s: manageTickerTime, 15 s
+    // (pkg/etcd/etcd.go); a shorter one is a lab-only speed-up.
+    etcdManageTickSeconds: z.number().min(1).max(60).default(15),
     // Sysctl values every guest boots with (the kernel defaults of the post's guests).
     sysctlDefaults: SysctlValues.default({}),
     k3s: z

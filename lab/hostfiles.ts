@@ -119,6 +119,12 @@ export function prepareHost(host: LabHost, model: LabModel, fixture: FixtureSpec
     files = fixture.proxmoxHosts.find((p) => p.name === host.name)!.files;
   } else {
     const spec = fixture.guests.find((g) => g.name === host.name)!;
+    if (spec.timezone) {
+      // As timedatectl set-timezone leaves it: a link into the zoneinfo database, and the name.
+      fs.rmSync(`${etc}/localtime`, { force: true });
+      fs.symlinkSync(`/usr/share/zoneinfo/${spec.timezone}`, `${etc}/localtime`);
+      write(`${etc}/timezone`, `${spec.timezone}\n`);
+    }
     if (spec.config) write(`${etc}/rancher/k3s/config.yaml`, YAML.stringify(spec.config), 0o600);
     if (host.role === "server") {
       write(

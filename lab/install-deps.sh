@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the lab needs. Their maintainer scripts must not start services
-# on this machine (Debian's etcd-server would start etcd on localhost:2379, openssh-server an
-# sshd): a temporary /usr/sbin/policy-rc.d that exits 101 denies that, and is removed again
+# Installs the Debian packages the lab needs (etcd and etcdctl are not among them: scripts/etcd.sh
+# builds them at the version K3s embeds). Their maintainer scripts must not start services on this
+# machine (openssh-server would start an sshd): a temporary /usr/sbin/policy-rc.d that exits 101 denies that, and is removed again
 # only if this script created it. Run as root.
 set -eu
-PACKAGES=(openssh-server socat etcd-server etcd-client curl procps iproute2 util-linux python3-yaml fio strace)
+PACKAGES=(openssh-server socat openssl curl procps iproute2 util-linux python3-yaml fio strace)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

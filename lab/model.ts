@@ -29,7 +29,8 @@ export interface GuestHost extends HostBase {
   role: "server" | "agent";
   k3sVersion: string;
   installArgs: string[];
-  etcdName: string;
+  installEnv: Record<string, string>;
+  timezone?: string;
 }
 
 export type LabHost = ProxmoxHost | GuestHost;
@@ -41,6 +42,7 @@ export interface LabModel {
   nodeMonitorGracePeriodSeconds: number;
   heartbeatSeconds: number;
   readyDelaySeconds: number;
+  etcdManageTickSeconds: number;
   realHostname: string;
   createdAt: string;
   k3s: { token: string; releases: string[]; channels: Record<string, string> };
@@ -132,7 +134,8 @@ export function buildModel(f: FixtureSpec): LabModel {
     role: g.role,
     k3sVersion: g.k3sVersion,
     installArgs: g.installArgs,
-    etcdName: `${g.name}-${shortHash(`${f.name}/${g.name}`)}`,
+    installEnv: g.installEnv,
+    ...(g.timezone ? { timezone: g.timezone } : {}),
   }));
   return {
     name: f.name,
@@ -141,6 +144,7 @@ export function buildModel(f: FixtureSpec): LabModel {
     nodeMonitorGracePeriodSeconds: f.nodeMonitorGracePeriodSeconds,
     heartbeatSeconds: f.heartbeatSeconds,
     readyDelaySeconds: f.readyDelaySeconds,
+    etcdManageTickSeconds: f.etcdManageTickSeconds,
     realHostname: os.hostname(),
     createdAt: new Date().toISOString(),
     k3s: {

@@ -52,6 +52,11 @@ if ! $LAB up "$FIXTURE" >"$WORK/up.log" 2>&1; then
   exit 1
 fi
 pass "lab up ($(grep -cE '^(pve|piglet|fawn|k3s-vm-[a-z]+) .* up ' "$WORK/up.log") hosts up)"
+# The lab's etcdctl (scripts/etcd.sh) through the root-side 2379 forwarders, with the lab's client pair.
+ectl() {
+  local c=.lab/shared/etcd-client
+  .lab/shared/bin/etcdctl --cacert $c/server-ca.crt --cert $c/client.crt --key $c/client.key "$@"
+}
 sed -n '/^HOST/,$p' "$WORK/up.log"
 
 echo "== SSH with pinned host keys"
@@ -93,17 +98,19 @@ t0=$(date +%s.%N)
 check "qm reboot 105" ssh_to 127.0.0.11 'qm reboot 105'
 down_seen=no
 ssh_to $G true 2>/dev/null || down_seen=yes
-check "etcd healthy on the other two members" etcdctl --endpoints http://127.0.0.22:2379,http://127.0.0.23:2379 --command-timeout=3s endpoint health
-check "a write is committed while k3s-vm-pve is down" etcdctl --endpoints http://127.0.0.22:2379 put /lab/selftest written-during-reboot
-if etcdctl --endpoints http://127.0.0.21:2379 --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; then
+check "etcd healthy on the other two members" ectl --endpoints https://127.0.0.22:2379,https://127.0.0.23:2379 --command-timeout=3s endpoint health
+check "a write is committed while k3s-vm-pve is down" ectl --endpoints https://127.0.0.22:2379 put /lab/selftest written-during-reboot
+if ectl --endpoints https://127.0.0.21:2379 --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; then
   fail "k3s-vm-pve's etcd member answered during the reboot"
 else pass "k3s-vm-pve's etcd member is down during the reboot"; fi
 until ssh_to $G true 2>/dev/null; do sleep 0.2; done
 t1=$(date +%s.%N)
 down_for=$(echo "$t1 - $t0" | bc)
 [ $down_seen = yes ] && pass "k3s-vm-pve's sshd was unreachable, back after ${down_for}s (restartSeconds 5)" || fail "sshd never went down"
-check "member rejoined: all three healthy" bash -c 'for i in $(seq 30); do etcdctl --endpoints http://127.0.0.21:2379,http://127.0.0.22:2379,http://127.0.0.23:2379 endpoint health && exit 0; sleep 1; done; exit 1'
-check "the rejoined member has the write" bash -c 'etcdctl --endpoints http://127.0.0.21:2379 get /lab/selftest --consistency=s | grep -q written-during-reboot'
+all_healthy() { for i in $(seq 30); do ectl --endpoints https://127.0.0.21:2379,https://127.0.0.22:2379,https://127.0.0.23:2379 endpoint health && return 0; sleep 1; done; return 1; }
+check "member rejoined: all three healthy" all_healthy
+has_write() { ectl --endpoints https://127.0.0.21:2379 get /lab/selftest --consistency=s | grep -q written-during-reboot; }
+check "the rejoined member has the write" has_write
 capture 127.0.0.11 'qm config 105 --current | grep ^scsi0:; qm pending 105 | grep -c "^new" || true'
 has "cache=writeback,iothread=1" && has "^0$" && pass "after the reboot qm config --current has the options, nothing pending" || fail "after reboot: $(cat "$WORK/out")"
 capture $G 'sysctl -n vm.swappiness'
@@ -117,7 +124,7 @@ until ssh_to 127.0.0.22 true 2>/dev/null; do sleep 0.2; done
 capture 127.0.0.12 'qm config 106 --current | grep ^scsi0:; qm pending 106 | grep "^new scsi0"'
 [ "$(head -1 "$WORK/out")" = "scsi0: local-zfs:vm-106-disk-0,size=64G" ] && has "^new scsi0" &&
   pass "after an in-guest reboot 106's change is still pending" || fail "in-guest reboot: $(cat "$WORK/out")"
-check "etcd cluster healthy again" bash -c 'for i in $(seq 30); do etcdctl --endpoints http://127.0.0.21:2379,http://127.0.0.22:2379,http://127.0.0.23:2379 endpoint health && exit 0; sleep 1; done; exit 1'
+check "etcd cluster healthy again" all_healthy
 
 echo "== a Proxmox host's reboot reloads ZFS parameters from modprobe.d"
 capture 127.0.0.12 'echo 3 > /sys/module/zfs/parameters/zfs_txg_timeout; echo "options zfs zfs_txg_timeout=3" > /etc/modprobe.d/zfs-etcd.conf'
@@ -131,13 +138,68 @@ a=$(ssh_to 127.0.0.11 'cat /sys/module/zfs/parameters/zfs_txg_timeout')
 b=$(ssh_to 127.0.0.12 'cat /sys/module/zfs/parameters/zfs_txg_timeout')
 [ "$a $b" = "5 3" ] && pass "after reboot: pve back to 5 (live-only change), piglet 3 (modprobe.d)" || fail "zfs after reboot: pve $a piglet $b"
 
-echo "== etcd and K3s from inside the guests"
-capture 127.0.0.23 'etcdctl endpoint health --cluster'
-[ "$(grep -c 'is healthy' "$WORK/out")" = 3 ] && pass "etcdctl endpoint health --cluster from k3s-vm-fawn: 3 healthy" || fail "etcdctl in guest: $(cat "$WORK/out")"
+echo "== etcd as K3s runs it (pkg/etcd/etcd.go)"
+TLSA='T=/var/lib/rancher/k3s/server/tls/etcd; A="--cacert $T/server-ca.crt --cert $T/client.crt --key $T/client.key"'
+for i in 1 2 3; do
+  capture 127.0.0.23 "$TLSA; curl -sv \$A -X POST -d '{}' https://127.0.0.1:2379/v3/cluster/member/list 2>&1 | grep -E '^< HTTP|^\\* (ALPN|Closing|Recv)'"
+  has "^< HTTP" && break
+  sleep 1
+done
+has "^< HTTP/2 415" && pass "2379 speaks gRPC only: the JSON member list gets HTTP 415" || fail "2379 JSON: $(cat "$WORK/out")"
+capture 127.0.0.23 "$TLSA; curl -s \$A -X POST -d '{}' https://127.0.0.1:2382/v3/cluster/member/list"
+[ "$(grep -oE '"name":"k3s-vm-(pve|piglet|fawn)-[0-9a-f]{8}"' "$WORK/out" | wc -l)" = 3 ] &&
+  pass "2382 (loopback) answers the member list: 3 members named <node>-<8 hex>" || fail "2382: $(cat "$WORK/out")"
+capture 127.0.0.23 "$TLSA; curl -s \$A -X POST -d '{}' https://198.18.0.23:2382/v3/cluster/member/list; echo rc=\$?; curl -s \$A -X POST -d '{}' https://198.18.0.21:2382/v3/cluster/member/list; echo rc=\$?"
+[ "$(grep -c '^rc=7$' "$WORK/out")" = 2 ] && pass "2382 is refused on the node IPs (its own and another server's)" || fail "2382 on node IP: $(cat "$WORK/out")"
+capture 127.0.0.23 "curl -s --cacert /var/lib/rancher/k3s/server/tls/etcd/server-ca.crt -X POST -d '{}' https://127.0.0.1:2382/v3/cluster/member/list; echo rc=\$?"
+! has '"members"' && ! has "^rc=0$" && pass "without K3s's client certificate the gateway refuses (client-cert auth)" || fail "no client cert: $(cat "$WORK/out")"
+capture 127.0.0.23 'curl -s http://127.0.0.1:2381/health; echo; curl -s http://198.18.0.23:2381/health; echo rc=$?'
+has '^{"health":"true","reason":""}' && has "^rc=7$" && pass "2381 /health on loopback only: {\"health\":\"true\"}" || fail "2381: $(cat "$WORK/out")"
+capture 127.0.0.23 'cat /var/lib/rancher/k3s/server/db/etcd/name; echo; ls /var/lib/rancher/k3s/server/tls/etcd | tr "\n" " "'
+fawn_member=$(head -1 "$WORK/out")
+grep -q '^k3s-vm-fawn-[0-9a-f]\{8\}$' <<<"$fawn_member" &&
+  has "client.crt client.key peer-ca.crt peer-ca.key peer-server-client.crt peer-server-client.key server-ca.crt server-ca.key server-client.crt server-client.key" &&
+  pass "db/etcd/name is $fawn_member; tls/etcd has K3s's ten files" || fail "name/tls: $(cat "$WORK/out")"
+ectl --endpoints https://127.0.0.21:2379 member list -w json >"$WORK/out" 2>&1
+has "https://198.18.0.23:2379" && ! has "2382" && pass "advertised client URLs are https://<node-ip>:2379 only" || fail "client URLs: $(cat "$WORK/out")"
+voter() { ssh_to 127.0.0.21 "k3s kubectl get node $1 -o jsonpath='{.status.conditions[?(@.type==\"EtcdIsVoter\")].status} {.status.conditions[?(@.type==\"EtcdIsVoter\")].reason}'"; }
+wait_voter() { for i in $(seq 40); do [ "$(voter "$1")" = "$2" ] && return 0; sleep 1; done; return 1; }
+all_voters() { for n in k3s-vm-pve k3s-vm-piglet k3s-vm-fawn; do wait_voter $n "True MemberNotLearner" || return 1; done; }
+check "every server's EtcdIsVoter is True/MemberNotLearner" all_voters
+ssh_to 127.0.0.22 'systemctl stop k3s'
+check "while k3s-vm-piglet is stopped the leader sets its EtcdIsVoter False/Unhealthy" wait_voter k3s-vm-piglet "False Unhealthy"
+ssh_to 127.0.0.22 'systemctl start k3s'
+check "started again, it is True/MemberNotLearner at the next tick" wait_voter k3s-vm-piglet "True MemberNotLearner"
+
+echo "== a server joins as K3s joins: critical flags compared, learner, promotion"
+fawn_id=$(ectl --endpoints https://127.0.0.21:2379 member list | grep k3s-vm-fawn | cut -d, -f1)
+ssh_to 127.0.0.23 'systemctl stop k3s; rm -rf /var/lib/rancher/k3s/server/db/etcd' >/dev/null
+check "fawn's member removed (as an operator does before rejoining it)" ectl --endpoints https://127.0.0.21:2379 member remove "$fawn_id"
+capture 127.0.0.23 'printf "cluster-domain: other.local\n" >> /etc/rancher/k3s/config.yaml; systemctl start k3s; echo rc=$?; grep -h "critical configuration" /run/k3s-homelab-lab/logs/k3s-vm-fawn-k3s.log | tail -2'
+has "critical configuration mismatched: cluster-domain" && has "critical configuration value mismatch between servers" && has "^rc=1" &&
+  pass "joining with another cluster-domain fails as compareConfig does" || fail "compareConfig: $(cat "$WORK/out")"
+mkdir -p .lab/shared/faults/k3s-vm-fawn && touch .lab/shared/faults/k3s-vm-fawn/etcd-learner
+# The start blocks until k3s is ready (Type=notify), i.e. until the member is promoted.
+ssh_to 127.0.0.23 'sed -i "/^cluster-domain: other.local$/d" /etc/rancher/k3s/config.yaml; systemctl start k3s' >"$WORK/start.out" 2>&1 &
+learner_seen() { for i in $(seq 40); do ectl --endpoints https://127.0.0.21:2379 member list -w table 2>/dev/null | grep k3s-vm-fawn | grep -q '| *true *|$' && return 0; sleep 1; done; return 1; }
+check "k3s-vm-fawn joined as a learner (MemberAddAsLearner)" learner_seen
+# Its Node still carries the removed member's name (K3s updates the annotation once it runs).
+check "meanwhile its Node's EtcdIsVoter is False/NotAMember" wait_voter k3s-vm-fawn "False NotAMember"
+capture 127.0.0.23 'k3s etcd-snapshot save --name on-learner; echo rc=$?; ls /var/lib/rancher/k3s/server/db/snapshots/ 2>/dev/null | grep -c on-learner'
+has "Unable to take snapshot: not supported for learner" && has "^rc=0$" && has "^0$" &&
+  pass "etcd-snapshot save on a learner exits 0 and writes no file" || fail "learner snapshot: $(cat "$WORK/out")"
+rm -f .lab/shared/faults/k3s-vm-fawn/etcd-learner
+check "the leader promotes it (MemberPromote) and it votes" wait_voter k3s-vm-fawn "True MemberNotLearner"
+fawn_active() { for i in $(seq 30); do ssh_to 127.0.0.23 'systemctl is-active -q k3s' && return 0; sleep 1; done; return 1; }
+check "k3s on k3s-vm-fawn becomes active once promoted" fawn_active
+capture 127.0.0.22 'printf "cluster-domain: other.local\n" >> /etc/rancher/k3s/config.yaml; systemctl restart k3s; echo rc=$?; sed -i "/^cluster-domain: other.local$/d" /etc/rancher/k3s/config.yaml; systemctl restart k3s'
+has "^rc=0$" && pass "an initialized server restarts with another critical flag (compared only on join)" || fail "restart with flag: $(cat "$WORK/out")"
 capture 127.0.0.23 'curl -s 127.0.0.1:2381/metrics | grep etcd_disk_wal_fsync_duration_seconds | head -3'
 has "etcd_disk_wal_fsync_duration_seconds_bucket" && pass "WAL fsync histogram on the guest's 127.0.0.1:2381/metrics" || fail "metrics: $(cat "$WORK/out")"
 capture 127.0.0.21 'k3s etcd-snapshot save --name pre-upgrade; ls /var/lib/rancher/k3s/server/db/snapshots/'
 grep -Eq '^pre-upgrade-k3s-vm-pve-[0-9]+$' "$WORK/out" && pass "k3s etcd-snapshot save wrote pre-upgrade-k3s-vm-pve-<ts>" || fail "snapshot: $(cat "$WORK/out")"
+capture 127.0.0.21 'n=$(ls /var/lib/rancher/k3s/server/db/snapshots/ | grep "^pre-upgrade-" | head -n 1); k3s etcd-snapshot delete "$n"; echo rc=$?; ls /var/lib/rancher/k3s/server/db/snapshots/ | grep -c "^pre-upgrade-"'
+has "^rc=0$" && has "^0$" && pass "k3s etcd-snapshot delete NAME removes that snapshot" || fail "snapshot delete: $(cat "$WORK/out")"
 capture 127.0.0.23 'k3s --version'
 [ "$(head -1 "$WORK/out" | cut -d' ' -f1-3)" = "k3s version v1.33.5+k3s1" ] && has "^go version go1" && pass "k3s --version on k3s-vm-fawn: v1.33.5+k3s1" || fail "version: $(cat "$WORK/out")"
 
@@ -166,6 +228,26 @@ has "disruption budget" && has "global timeout reached: 2s" && has "rc=1" &&
   pass "a drain blocked by faults/<node>/drain fails at its --timeout" || fail "drain fault: $(cat "$WORK/out")"
 capture 127.0.0.21 'systemctl restart ssh; echo rc=$?'
 has "not managed in the lab" && pass "systemctl refuses units other than k3s" || fail "systemctl ssh: $(cat "$WORK/out")"
+
+echo "== systemd as install.sh's unit runs it, in the guest's zone"
+capture 127.0.0.21 'systemctl show -p ExecStart --value k3s; grep -c . /etc/systemd/system/k3s.service.env; grep -o "^[A-Z_]*=" /etc/systemd/system/k3s.service.env | tr -d "\n"'
+has "argv\[\]=/usr/local/bin/k3s server --node-ip=198.18.0.21 --tls-san=k3s.lab.example ; ignore_errors=no" && has "^HTTP_PROXY=NO_PROXY=$" &&
+  pass "k3s-vm-pve: install-time flags in ExecStart, proxy env in k3s.service.env" || fail "install-time state: $(cat "$WORK/out")"
+capture 127.0.0.22 'systemctl show -p ActiveEnterTimestamp --value k3s; systemctl show --timestamp=unix -p ActiveEnterTimestamp --value k3s; TZ=UTC systemctl show -p ActiveEnterTimestamp --value k3s'
+grep -Eq ' AE[DS]T$' "$WORK/out" && grep -Eq '^@[0-9]+$' "$WORK/out" && grep -Eq ' UTC$' "$WORK/out" &&
+  pass "k3s-vm-piglet (Australia/Sydney): ActiveEnterTimestamp in AEDT/AEST, @seconds, UTC" || fail "timestamps: $(cat "$WORK/out")"
+capture 127.0.0.23 'systemctl restart --no-block k3s; echo rc=$?; sleep 0.5; systemctl show -p ActiveState,SubState k3s; for i in $(seq 60); do [ "$(systemctl show -p ActiveState --value k3s)" = active ] && break; sleep 0.5; done; systemctl is-active k3s'
+has "^rc=0" && has "^ActiveState=activating" && has "^SubState=start" && grep -q '^active$' "$WORK/out" &&
+  pass "systemctl restart --no-block returns at once; activating/start until READY, then active" || fail "no-block: $(cat "$WORK/out")"
+capture 127.0.0.21 'systemctl stop k3s'
+capture 127.0.0.22 'systemctl stop k3s'
+capture 127.0.0.23 'timeout 20 systemctl restart k3s; echo rc=$?; systemctl show -p ActiveState,SubState k3s'
+has "^rc=124" && has "^ActiveState=activating" && has "^SubState=start" &&
+  pass "without etcd quorum systemctl restart k3s does not return (TimeoutStartSec=0)" || fail "no quorum: $(cat "$WORK/out")"
+capture 127.0.0.21 'systemctl start --no-block k3s'
+capture 127.0.0.22 'systemctl start k3s; systemctl is-active k3s'
+capture 127.0.0.23 'for i in $(seq 60); do [ "$(systemctl show -p ActiveState --value k3s)" = active ] && break; sleep 0.5; done; systemctl is-active k3s'
+grep -q '^active$' "$WORK/out" && pass "quorum back: the queued start of k3s-vm-fawn completes" || fail "quorum back: $(cat "$WORK/out")"
 
 echo "== the event log"
 EV=.lab/events.jsonl
@@ -202,7 +284,7 @@ check "lab down" $LAB down
 [ -z "$(ip netns list | grep '^hl-')" ] && pass "no hl-* network namespaces" || fail "netns left: $(ip netns list)"
 diff <(ip netns list) "$WORK/netns.before" >/dev/null && pass "ip netns list as before" || fail "ip netns differs"
 [ -z "$(grep -E '/\.lab/|/run/netns' /proc/self/mountinfo)" ] && pass "no lab mounts, /run/netns as before" || fail "mounts left: $(grep -E '/\.lab/|/run/netns' /proc/self/mountinfo)"
-[ -z "$(pgrep -f 'lab/runtime/supervisor.py|/usr/bin/etcd --name|socat TCP-LISTEN')" ] && pass "no lab processes" || fail "processes left: $(pgrep -af 'supervisor.py|etcd --name|socat TCP-LISTEN')"
+[ -z "$(pgrep -f 'lab/runtime/supervisor.py|bin/etcd --name|socat TCP-LISTEN')" ] && pass "no lab processes" || fail "processes left: $(pgrep -af 'supervisor.py|etcd --name|socat TCP-LISTEN')"
 [ "$(machine_daemons)" = "$daemons_before" ] && pass "sshd/etcd processes and /root/.ssh/authorized_keys as before ($daemons_before)" || fail "machine daemons: $(machine_daemons) vs $daemons_before"
 # Other processes on the machine may open 127.0.0.1 listeners meanwhile: look at the lab's addresses.
 new_listeners=$(comm -13 "$WORK/listen.before" <(ss -Hltn | awk '{print $4}' | sort) | grep -E '^127\.0\.0\.(1[1-3]|2[1-3]):')

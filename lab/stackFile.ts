@@ -15,6 +15,18 @@ function publicKey(name: string): string {
     .join(" ");
 }
 
+/** A guest's install-time flags (`--key=value`, `--flag`) as node config, as an owner carries
+ * them into the stack; a repeated flag becomes a list. */
+export function installArgsAsConfig(args: readonly string[]): Record<string, string | string[]> {
+  const config: Record<string, string | string[]> = {};
+  for (const arg of args) {
+    const [key, value = "true"] = arg.replace(/^--?/, "").split(/=(.*)/s);
+    const before = config[key];
+    config[key] = before === undefined ? value : [...([] as string[]).concat(before), value];
+  }
+  return config;
+}
+
 /** Writes .state/stack-files/Pulumi.NAME.yaml for the fixture and returns its path. Host keys
  * come from lab/keys or, for hosts without a committed key, the ones `lab up` generated. */
 export function stackFileForFixture(
@@ -47,6 +59,7 @@ export function stackFileForFixture(
           address: g.address,
           role: g.role,
           hostKey: publicKey(g.name),
+          ...(g.installArgs.length > 0 ? { config: installArgsAsConfig(g.installArgs) } : {}),
         },
       ]),
     ),

@@ -1,7 +1,9 @@
 // `lab status`: one line per test host (supervisor, power, phase, sshd, k3s) and the etcd
-// cluster as etcdctl sees it through the guests' root-side 2379 forwarders.
+// cluster as etcdctl (the lab's build) sees it through the guests' root-side 2379 forwarders,
+// over TLS with the lab's client pair.
 import * as fs from "fs";
 import * as path from "path";
+import { LAB_CLIENT_DIR } from "./etcdTls";
 import { LabModel } from "./model";
 import { SHARED } from "./paths";
 import { loadRun } from "./runrecord";
@@ -39,11 +41,15 @@ export function status(): string {
   }
   const endpoints = model.hosts
     .filter((h) => h.kind === "guest" && h.role === "server")
-    .map((h) => `http://${h.address}:2379`)
+    .map((h) => `https://${h.address}:2379`)
     .join(",");
-  const etcd = tryRun("etcdctl", [
+  const tls = path.join(SHARED, LAB_CLIENT_DIR);
+  const etcd = tryRun(path.join(SHARED, "bin", "etcdctl"), [
     "--endpoints",
     endpoints,
+    `--cacert=${tls}/server-ca.crt`,
+    `--cert=${tls}/client.crt`,
+    `--key=${tls}/client.key`,
     "--command-timeout=3s",
     "endpoint",
     "status",

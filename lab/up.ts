@@ -4,12 +4,13 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { down } from "./down";
+import { LAB_CLIENT_DIR, issueLabClient, issueServerCerts, makeEtcdCAs } from "./etcdTls";
 import { logEvent } from "./events";
 import { loadFixture } from "./fixture";
 import { prepareHost } from "./hostfiles";
 import { GuestHost, LabHost, LabModel, buildModel } from "./model";
 import { createNetwork, labNetnsList, netnsPreState } from "./network";
-import { EVENTS, LAB, LAB_SRC, RUN_FILE, SHARED, netnsName } from "./paths";
+import { EVENTS, LAB, LAB_SRC, REPO, RUN_FILE, SHARED, hostDir, netnsName } from "./paths";
 import { RunRecord, saveRun } from "./runrecord";
 import { SYSTEM_PATH, run, tryRun, waitFor } from "./sh";
 import { ask, nsInode, startSupervisor, waitReady } from "./supervisors";
@@ -17,8 +18,7 @@ import { ask, nsInode, startSupervisor, waitReady } from "./supervisors";
 const NEEDED = {
   sshd: "openssh-server",
   socat: "socat",
-  etcd: "etcd-server",
-  etcdctl: "etcd-client",
+  openssl: "openssl",
   curl: "curl",
   sysctl: "procps",
   nsenter: "util-linux",
@@ -56,10 +56,10 @@ function writeShared(model: LabModel): void {
     fs.mkdirSync(path.join(SHARED, d), { recursive: true });
   }
   fs.writeFileSync(path.join(SHARED, "fixture.json"), JSON.stringify(model, null, 1) + "\n");
-  fs.copyFileSync(
-    path.join(LAB_SRC, "runtime", "lablib.py"),
-    path.join(SHARED, "lib", "lablib.py"),
-  );
+  // units.py too: the systemctl stand-in reads unit files as the supervisor does.
+  for (const lib of ["lablib.py", "labetcd.py", "units.py"]) {
+    fs.copyFileSync(path.join(LAB_SRC, "runtime", lib), path.join(SHARED, "lib", lib));
+  }
   for (const tool of ["lab-event", "lab-refuse"]) {
     fs.copyFileSync(path.join(LAB_SRC, "standins", tool), path.join(SHARED, "bin", tool));
     fs.chmodSync(path.join(SHARED, "bin", tool), 0o755);
@@ -74,11 +74,21 @@ function writeShared(model: LabModel): void {
     path.join(LAB_SRC, "standins", "k3s.py"),
     path.join(SHARED, "installer", "k3s.py"),
   );
+  // etcd and etcdctl built by scripts/etcd.sh, for the k3s stand-in (never on a guest's PATH).
+  const etcdBin = run("bash", [path.join(REPO, "scripts", "etcd.sh")])
+    .trim()
+    .split("\n")
+    .at(-1)!;
+  for (const tool of ["etcd", "etcdctl"]) {
+    fs.copyFileSync(path.join(etcdBin, tool), path.join(SHARED, "bin", tool));
+    fs.chmodSync(path.join(SHARED, "bin", tool), 0o755);
+  }
   fs.writeFileSync(EVENTS, "");
   fs.symlinkSync(path.relative(LAB, EVENTS), path.join(LAB, "events.jsonl"));
 }
 
-/** Install the fixture's K3s version with the lab installer (not logged, no start). */
+/** Install the fixture's K3s version with the lab installer (not logged, no start), with the
+ * guest's install-time flags and environment, as its owner once did. */
 function installK3s(g: GuestHost, pid: number, port: number): void {
   run("nsenter", [
     "-t",
@@ -92,6 +102,7 @@ function installK3s(g: GuestHost, pid: number, port: number): void {
     `PATH=${SYSTEM_PATH}`,
     "HOME=/root",
     "LAB_EVENTS=off",
+    ...Object.entries(g.installEnv).map(([k, v]) => `${k}=${v}`),
     `INSTALL_K3S_VERSION=${g.k3sVersion}`,
     "INSTALL_K3S_SKIP_START=true",
     "sh",
@@ -131,6 +142,13 @@ async function bringUp(model: LabModel, record: RunRecord, fixtureFile: string):
   const fixture = loadFixture(fixtureFile);
   createNetwork(model);
   for (const h of model.hosts) prepareHost(h, model, fixture);
+  const caDir = path.join(LAB, "etcd-ca");
+  makeEtcdCAs(caDir);
+  for (const h of model.hosts) {
+    if (h.kind !== "guest" || h.role !== "server") continue;
+    issueServerCerts(path.join(hostDir(h.name), "rancher/k3s/server/tls/etcd"), caDir, h);
+  }
+  issueLabClient(path.join(SHARED, LAB_CLIENT_DIR), caDir);
   for (const h of model.hosts) {
     const pid = startSupervisor(h);
     record.hosts.push({ name: h.name, pid, address: h.address, inodes: [] });

@@ -42,6 +42,12 @@ function findProblems(spec: ClusterSpec, observed: Observed): HealthProblem[] {
     }
   }
   for (const m of members ?? []) {
+    if (m.isLearner) {
+      problems.push({
+        text: `etcd member \`${m.name || m.id}\` is a learner, not a voter: K3s is still promoting it (the etcd leader tries every 15 s); wait until it votes, then run up again`,
+      });
+      continue;
+    }
     if (!servers.some((s) => memberOf(m.name, s.nodeName))) {
       problems.push({
         text: `etcd member \`${m.name}\` (${m.id}) is no server of this stack: it still votes; remove it if it is gone`,

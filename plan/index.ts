@@ -2,3 +2,4 @@ export * from "./disk";
 export * from "./preflight";
 export * from "./health";
 export * from "./observed";
+export * from "./installState";

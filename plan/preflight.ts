@@ -12,6 +12,7 @@ import { rollPlan } from "../components/rollPlan";
 import { owedDiskChanges } from "./disk";
 import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
 import { clusterInitProblems, identityProblems } from "./identity";
+import { checkInstallState } from "./installState";
 import { etcdMemberList, Observed } from "./observed";
 import { reachable } from "../probe/observations";
 
@@ -100,6 +101,13 @@ export function preflight(
   }
   for (const { node } of rollPlan(spec)) {
     result.plan.push(planNode(spec, node, observed, desiredConfigYaml(node), overrides, result));
+    // Install-time flags and env the installer would drop, config.yaml.d drop-ins that win.
+    const own = observed.nodes.get(node.name);
+    if (reachable(own)) {
+      const carried = checkInstallState(node, own, desiredConfigYaml(node));
+      result.errors.push(...carried.errors);
+      result.warnings.push(...carried.warnings);
+    }
   }
   result.errors.push(...clusterInitProblems(spec, observed));
   checkHealth(spec, observed, overrides, result);

@@ -16,12 +16,50 @@ export interface EtcdMember {
   readonly isLearner: boolean;
 }
 
+export interface UnitEnvEntry {
+  readonly name: string;
+  /** Absent for proxies, CONTAINERD_* and secrets: the probe never reads those values. */
+  readonly value?: string;
+}
+
+/** The argv systemctl prints for an Exec* property (`{ path=... ; argv[]=A B C ; ... }`, joined
+ * by spaces as systemctl-show.c does), without the binary itself. */
+export function parseExecStart(text: string | undefined): string[] | undefined {
+  const argv = /argv\[\]=(.*?) ; (?:ignore_errors|flags)=/.exec(text ?? "")?.[1];
+  return argv === undefined
+    ? undefined
+    : argv
+        .split(/\s+/)
+        .filter((a) => a !== "")
+        .slice(1);
+}
+
+/** `NAME` or `NAME=value` lines; a value install.sh wrote as `'...'` is unquoted. */
+export function parseUnitEnv(text: string): UnitEnvEntry[] {
+  return text
+    .split("\n")
+    .filter((l) => /^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(l))
+    .map((l) => {
+      const eq = l.indexOf("=");
+      if (eq < 0) return { name: l };
+      const raw = l.slice(eq + 1);
+      const value = /^'.*'$/s.test(raw) ? raw.slice(1, -1).replace(/'\\''/g, "'") : raw;
+      return { name: l.slice(0, eq), value };
+    });
+}
+
 /** What a guest runs, as read by the node probe. Fields a probe could not read are undefined. */
 export interface NodeObservation {
   readonly installedVersion?: string;
   /** The running K3s unit and when it started, when one runs. */
   readonly service?: { readonly unit: string; readonly since: string };
   readonly configYaml: string;
+  /** The K3s unit's ExecStart arguments after the binary (`server --node-ip=...`), when read. */
+  readonly execStart?: readonly string[];
+  /** The unit's env file: each variable's name, and its value for non-secret K3S_* ones. */
+  readonly unitEnv?: readonly UnitEnvEntry[];
+  /** /etc/rancher/k3s/config.yaml.d/*.yaml, in the order K3s reads them. */
+  readonly configDropins?: readonly { readonly path: string; readonly text: string }[];
   readonly sysctl: Readonly<Record<string, string>>;
   readonly sysctlFile: string;
   /** Servers only: every node as this server's API reports it. */
@@ -96,6 +134,11 @@ export function parseNodeProbe(stdout: string): NodeObservation {
     installedVersion: version,
     service,
     configYaml: s.get("config") ?? "",
+    execStart: parseExecStart(s.get("unit-exec")),
+    unitEnv: parseUnitEnv(s.get("unit-env") ?? ""),
+    configDropins: [...s.entries()]
+      .filter(([name]) => name.startsWith("config-dropin "))
+      .map(([name, text]) => ({ path: name.slice("config-dropin ".length), text })),
     sysctl,
     sysctlFile: s.get("sysctl-file") ?? "",
     apiNodes:

@@ -1,10 +1,8 @@
 import { CORDON_ANNOTATION } from "../render/drainScripts";
+import { ETCD_FUNCTIONS } from "../render/etcdApi";
 import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../render/files";
+import { unitEnvFile } from "../render/installerEnv";
 import { shellQuote } from "../render/shell";
-
-/** Real K3s serves etcd's client API with TLS and these client certificates; the lab serves
- * plain http, so the probe uses the certificates when they exist. */
-const ETCD_TLS = "/var/lib/rancher/k3s/server/tls/etcd";
 
 /** Each section of a probe's output starts with a `@@ NAME` line. */
 export const SECTION = "@@";
@@ -19,12 +17,20 @@ function mark(name: string): string {
  * it freely. Servers also report the cluster's nodes and etcd's health, members and leader.
  */
 export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean): string {
+  const unit = isServer ? "k3s" : "k3s-agent";
   const lines = [
     "export LC_ALL=C",
     `${mark("k3s-version")}; k3s --version 2>/dev/null | head -n 1 || true`,
     mark("service"),
-    'for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done',
+    // In UTC: systemctl prints the guest's zone (AEDT...) otherwise, which nothing can read back.
+    'for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(TZ=UTC systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done',
     `${mark("config")}; cat ${K3S_CONFIG_FILE} 2>/dev/null || true`,
+    // What install.sh put in the unit (ExecStart flags, the env file) and the config.yaml.d
+    // drop-ins K3s reads after config.yaml: re-running the installer drops the first two.
+    `${mark("unit-exec")}; systemctl show -p ExecStart --value ${unit} 2>/dev/null || true`,
+    // Names only, and values only of K3S_* settings that are not secrets.
+    `${mark("unit-env")}; awk '/^[A-Za-z_][A-Za-z0-9_]*=/ { n = substr($0, 1, index($0, "=") - 1); if (n ~ /^K3S_/ && n !~ /TOKEN|SECRET|PASSWORD|KEY/) print; else print n }' ${unitEnvFile(isServer ? "server" : "agent")} 2>/dev/null || true`,
+    `for f in ${K3S_CONFIG_FILE}.d/*; do case "$f" in *.[yY][aA][mM][lL]|*.[yY][mM][lL]) if [ -f "$f" ]; then printf '\\n${SECTION} config-dropin %s\\n' "$f"; cat "$f"; fi ;; esac; done`,
     mark("sysctl"),
     ...sysctlKeys.map(
       (k) =>
@@ -36,10 +42,10 @@ export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean
     lines.push(
       mark("nodes"),
       `k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable} {.metadata.annotations.${CORDON_ANNOTATION}}{"\\n"}{end}' 2>/dev/null || echo '!unavailable'`,
-      `${mark("etcd-health")}; curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null || echo '!unavailable'`,
-      `if [ -f ${ETCD_TLS}/client.crt ]; then ETCD="curl -s --max-time 5 --cacert ${ETCD_TLS}/server-ca.crt --cert ${ETCD_TLS}/client.crt --key ${ETCD_TLS}/client.key https://127.0.0.1:2379"; else ETCD="curl -s --max-time 5 http://127.0.0.1:2379"; fi`,
-      `${mark("etcd-members")}; $ETCD/v3/cluster/member/list -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
-      `${mark("etcd-status")}; $ETCD/v3/maintenance/status -X POST -d '{}' 2>/dev/null || echo '!unavailable'`,
+      ETCD_FUNCTIONS,
+      `${mark("etcd-health")}; etcd_local health || echo '!unavailable'`,
+      `${mark("etcd-members")}; etcd_api cluster/member/list || echo '!unavailable'`,
+      `${mark("etcd-status")}; etcd_api maintenance/status || echo '!unavailable'`,
     );
   }
   return lines.join("\n") + "\n";

@@ -1,5 +1,6 @@
 export * from "./diskScript";
 export * from "./drainScripts";
+export * from "./etcdApi";
 export * from "./files";
 export * from "./repairScript";
 export * from "./rollScripts";
@@ -8,3 +9,5 @@ export * from "./step";
 export * from "./sysctlScript";
 export * from "./versionShell";
 export * from "./zfsScript";
+export * from "./unitJobs";
+export * from "./installerEnv";

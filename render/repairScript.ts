@@ -1,26 +1,33 @@
 import { header, k3sUnit, RollTarget, unitWhyFunction } from "./step";
+import { awaitReadyFunction, unitJobLines } from "./unitJobs";
 
 /**
  * Guest, in repair mode, before the roll: restarts the node's K3s only when it is unhealthy: the
  * unit is not running, on a server its etcd member does not answer healthy, or preflight found it
  * unhealthy (`reason`: NotReady, unknown to the API). A node preflight found healthy and that runs
- * is left alone. The repair gate that follows waits for it to be Ready again.
+ * is left alone. The repair gate that follows waits for it to be Ready again. A start or restart
+ * is queued and waited for at most `timeoutSeconds` (see `awaitReadyFunction`).
  */
-export function renderRepairScript(target: RollTarget, reason?: string): string {
+export function renderRepairScript(
+  target: RollTarget,
+  timeoutSeconds: number,
+  reason?: string,
+): string {
   const u = k3sUnit(target.role);
   return [
     header(target, "repair"),
     `# at preflight: ${(reason ?? "healthy").replace(/\n/g, " ")}`,
     unitWhyFunction(target.role),
+    awaitReadyFunction(target.role, timeoutSeconds),
     `if ! systemctl is-active -q ${u}; then`,
     `  say "repair: ${u} is not running: starting it"`,
-    `  systemctl start ${u} || fail "repair: systemctl start ${u} failed: $(why)"`,
+    ...unitJobLines(target.role, "start", "repair: ").map((l) => `  ${l}`),
     `  echo "record repaired started ${u}"`,
     ...(target.role === "server"
       ? [
           'elif ! curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q \'"health":"true"\'; then',
           `  say "repair: its etcd member is not healthy: restarting ${u}"`,
-          `  systemctl restart ${u} || fail "repair: systemctl restart ${u} failed: $(why)"`,
+          ...unitJobLines(target.role, "restart", "repair: ").map((l) => `  ${l}`),
           `  echo "record repaired restarted ${u}"`,
         ]
       : []),
@@ -32,7 +39,7 @@ export function renderRepairScript(target: RollTarget, reason?: string): string 
       : [
           "  # Preflight found it unhealthy in a way only the API shows (NotReady, unknown node).",
           `  say "repair: restarting ${u}, which runs but was unhealthy at preflight (${reason.replace(/["$`\\]/g, "")})"`,
-          `  systemctl restart ${u} || fail "repair: systemctl restart ${u} failed: $(why)"`,
+          ...unitJobLines(target.role, "restart", "repair: ").map((l) => `  ${l}`),
           `  echo "record repaired restarted ${u}"`,
         ]),
     "fi",

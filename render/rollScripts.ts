@@ -1,8 +1,11 @@
 import { NodeRole } from "../config";
 import { restartFollowsLines, uncordonLines } from "./drainScripts";
+import { ETCD_FUNCTIONS } from "./etcdApi";
 import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
 import { commitStagedFile, prelude, shellQuote, stageFile } from "./shell";
 import { header, k3sUnit, RollTarget, unitAgeLines, unitWhyFunction } from "./step";
+import { carriedEnvLines, unitEnvFile } from "./installerEnv";
+import { awaitReadyFunction, unitJobLines } from "./unitJobs";
 import { VKEY_FUNCTION, versionKey } from "./versionShell";
 
 /** Default for `cluster.roll.keepSnapshots`: how many of this tool's own snapshots a server keeps
@@ -54,7 +57,9 @@ export function renderPrepareScript(
     `if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)"; echo "record config changed"; fi`,
     'if [ "$have" != "$WANT" ]; then',
     '  say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"',
-    `  curl -sfL ${shellQuote(installerUrl)} | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - ${target.role} >/dev/null || fail "the K3s installer failed for $WANT"`,
+    ...carriedEnvLines(target.role).map((l) => `  ${l}`),
+    `  if [ -n "$CARRIED" ]; then say "the installer keeps $(printf '%s\\n' "$CARRIED" | sed 's/=.*//' | tr '\\n' ' ')from ${unitEnvFile(target.role)}"; fi`,
+    `  curl -sfL ${shellQuote(installerUrl)} | (carried_env; INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true exec sh -s - ${target.role}) >/dev/null || fail "the K3s installer failed for $WANT"`,
     "  now=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }')",
     '  [ "$now" = "$WANT" ] || fail "after installing, k3s --version says ${now:-nothing}, not $WANT"',
     '  echo "record installed ${have:-none}->$WANT"',
@@ -96,22 +101,24 @@ function snapshotLines(keep: number): string[] {
 }
 
 /** Guest: restarts K3s only when its binary, config or token changed after it last started (a VM
- * restart earlier in the roll already started the new ones). */
-export function renderRestartScript(target: RollTarget): string {
+ * restart earlier in the roll already started the new ones). The start or restart is queued and
+ * waited for at most `timeoutSeconds` (see `awaitReadyFunction`). */
+export function renderRestartScript(target: RollTarget, timeoutSeconds: number): string {
   const u = k3sUnit(target.role);
   return [
     header(target, "restart"),
     "# The unit's own last words, for the failure message.",
     unitWhyFunction(target.role),
+    awaitReadyFunction(target.role, timeoutSeconds),
     `if ! systemctl is-active -q ${u}; then`,
     `  say "${u} is not running: starting it"`,
-    `  systemctl start ${u} || fail "systemctl start ${u} failed: $(why)"`,
+    ...unitJobLines(target.role, "start", "").map((l) => `  ${l}`),
     "  exit 0",
     "fi",
     ...unitAgeLines(target.role),
     'if [ "$newest" -ge "$started" ]; then',
-    `  say "restarting ${u}: its binary or config changed after it started ($since)"`,
-    `  systemctl restart ${u} || fail "systemctl restart ${u} failed: $(why)"`,
+    `  say "restarting ${u}: its binary or config changed after it started ($(date -u -d "@$started" "+%Y-%m-%d %H:%M:%S UTC"))"`,
+    ...unitJobLines(target.role, "restart", "").map((l) => `  ${l}`),
     `  echo "record restarted ${u}"`,
     "else",
     `  say "${u} already runs the current binary and config"`,
@@ -163,35 +170,63 @@ export function renderGateScript(
   ].join("\n");
 }
 
-/** Shell lines setting ETCD to a curl command for the local etcd client API: with K3s's client
- * certificates when they exist (real K3s serves TLS), plain http otherwise (the lab). */
-export const ETCD_CLIENT = [
-  "T=/var/lib/rancher/k3s/server/tls/etcd",
-  'if [ -f "$T/client.crt" ]; then CURL="curl -s --max-time 5 --cacert $T/server-ca.crt --cert $T/client.crt --key $T/client.key"; ETCD="$CURL https://127.0.0.1:2379"',
-  'else CURL="curl -s --max-time 5"; ETCD="$CURL http://127.0.0.1:2379"; fi',
-].join("\n");
+/** K3s's manageLearners() refreshes each etcd node's EtcdIsVoter condition every
+ * manageTickerTime (15 s, pkg/etcd/etcd.go): a member that just came back may still show
+ * Unhealthy for up to two ticks, so the cluster check waits this long before it refuses. */
+export const ETCD_VOTER_WAIT_SECONDS = 45;
 
 /**
- * Runs on a server before a node's disruptive step: every etcd member in the member list (not
- * only the last one restarted) answers healthy, there is a leader, and every node is Ready.
+ * Runs on a server before a node's disruptive step. Every voting etcd member must be healthy,
+ * read only where real K3s serves it: the member list and leader from this server's JSON gateway
+ * (127.0.0.1:2382), this member's health from its own 127.0.0.1:2381/health, every other
+ * member's from what K3s itself keeps, the EtcdIsVoter condition of its Node (True/
+ * MemberNotLearner; False with Unhealthy, MemberIsLearner or NotAMember is not healthy). A
+ * member without a Node (stale) counts and is unhealthy; a learner is never a voter, and the
+ * check waits for K3s to promote it. Waits up to ETCD_VOTER_WAIT_SECONDS, then every node Ready.
  */
 export function renderClusterCheckScript(target: RollTarget): string {
   return [
     header(target, "cluster check"),
-    ETCD_CLIENT,
-    "members=$($ETCD/v3/cluster/member/list -X POST -d '{}') || fail \"etcd's member list does not answer\"",
-    "total=$(printf '%s' \"$members\" | grep -o '\"ID\":' | wc -l)",
-    "urls=$(printf '%s' \"$members\" | grep -o '\"clientURLs\":\\[[^]]*\\]' | grep -o '\"[a-z]*://[^\"]*\"' | tr -d '\"')",
-    'bad=""; healthy=0',
-    "for u in $urls; do",
-    '  if $CURL "$u/health" 2>/dev/null | grep -q \'"health":"true"\'; then healthy=$((healthy + 1)); else bad="$bad $u"; fi',
+    ETCD_FUNCTIONS,
+    "begin=$(date +%s); next_report=15",
+    "while :; do",
+    "  members=$(etcd_api cluster/member/list) || fail \"etcd's member list does not answer on 127.0.0.1:2382 (K3s's client certificate in $T)\"",
+    '  self=$(etcd_api maintenance/status) || fail "etcd\'s status does not answer on 127.0.0.1:2382"',
+    "  leader=$(printf '%s' \"$self\" | grep -o '\"leader\":\"[0-9]*\"' | grep -o '[0-9][0-9]*' || true)",
+    "  me=$(printf '%s' \"$self\" | grep -o '\"member_id\":\"[0-9]*\"' | grep -o '[0-9][0-9]*' || true)",
+    `  conds=$(k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="EtcdIsVoter")].status} {.status.conditions[?(@.type=="EtcdIsVoter")].reason}{"\\n"}{end}') || fail "the API does not answer: $(echo "$conds" | tail -n 1)"`,
+    '  bad=""; voters=0; healthy=0',
+    '  list=$(printf \'%s\' "$members" | sed \'s/{"ID"/\\n{"ID"/g\' | grep \'^{"ID"\')',
+    "  while IFS= read -r m; do",
+    '    [ -n "$m" ] || continue',
+    '    id=$(printf \'%s\' "$m" | sed -n \'s/^{"ID":"\\([0-9]*\\)".*/\\1/p\')',
+    '    name=$(printf \'%s\' "$m" | sed -n \'s/.*"name":"\\([^"]*\\)".*/\\1/p\')',
+    '    who=${name:-"unstarted member $id"}',
+    '    if printf \'%s\' "$m" | grep -q \'"isLearner":true\'; then bad="$bad; $who is a learner (K3s has not promoted it to a voting member yet)"; continue; fi',
+    "    voters=$((voters + 1))",
+    '    if [ "$id" = "$me" ]; then',
+    '      if etcd_local health | grep -q \'"health":"true"\'; then healthy=$((healthy + 1)); else bad="$bad; $who (this server) does not answer healthy on 127.0.0.1:2381/health"; fi',
+    "      continue",
+    "    fi",
+    "    node=${name%-*}",
+    '    line=$(printf \'%s\\n\' "$conds" | grep "^$node " || true)',
+    "    st=$(printf '%s' \"$line\" | cut -d ' ' -f 2); why=$(printf '%s' \"$line\" | cut -d ' ' -f 3)",
+    '    if [ -z "$name" ] || [ -z "$line" ]; then bad="$bad; $who has no Node${name:+ \\`$node\\`} (a stale member still votes)"',
+    '    elif [ "$st" = True ]; then healthy=$((healthy + 1))',
+    '    else bad="$bad; $who: EtcdIsVoter=${st:-none} (${why:-no condition yet})"; fi',
+    "  done <<EOF",
+    "$list",
+    "EOF",
+    '  [ -n "$leader" ] && [ "$leader" != 0 ] || bad="$bad; etcd has no leader"',
+    '  [ -n "$bad" ] || break',
+    "  elapsed=$(( $(date +%s) - begin ))",
+    `  [ "$elapsed" -lt ${ETCD_VOTER_WAIT_SECONDS} ] || fail "etcd not healthy after \${elapsed}s: \${bad#; }; refusing to restart $WHO"`,
+    '  if [ "$elapsed" -ge "$next_report" ]; then say "waiting for etcd (${elapsed}s): ${bad#; }"; next_report=$(( elapsed + 15 )); fi',
+    "  sleep 3",
     "done",
-    '[ "$healthy" -eq "$total" ] || fail "only $healthy of $total etcd members are healthy (unhealthy or never started:${bad:- a member without client URLs}); refusing to restart $WHO"',
-    "leader=$($ETCD/v3/maintenance/status -X POST -d '{}' | grep -o '\"leader\":\"[0-9]*\"' | grep -o '[0-9][0-9]*' || true)",
-    '[ -n "$leader" ] && [ "$leader" != 0 ] || fail "etcd has no leader; refusing to restart $WHO"',
     `notready=$(k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}' | grep -v '=True$' || true)`,
     '[ -z "$notready" ] || fail "nodes not Ready: $(echo $notready); refusing to restart $WHO"',
-    'say "cluster healthy: $healthy/$total etcd members, leader $leader, all nodes Ready"',
+    'say "cluster healthy: $healthy/$voters voting etcd members, leader $leader, all nodes Ready"',
     "",
   ].join("\n");
 }

@@ -32,12 +32,21 @@ export function unitWhyFunction(role: NodeRole): string {
 }
 
 /** Shell lines setting `since`, `started` (epoch) and `newest` (the newest mtime of the binary,
- * config and token files) for a running unit. */
+ * config and token files) for a running unit. systemctl prints timestamps in the guest's zone
+ * with its abbreviation (format_timestamp_style() in systemd's time-util.c), which GNU date
+ * rejects (AEDT, WIB) or misreads (IST): ask for `--timestamp=unix` (`@<seconds>`, systemd 248
+ * and later), else for UTC (the client formats with localtime, so TZ=UTC makes it UTC). */
 export function unitAgeLines(role: NodeRole): string[] {
   const u = k3sUnit(role);
   return [
-    `since=$(systemctl show -p ActiveEnterTimestamp --value ${u})`,
-    'started=$(date -d "$since" +%s) || fail "cannot read when ' + u + ' started ($since)"',
+    `since=$(systemctl show --timestamp=unix -p ActiveEnterTimestamp --value ${u} 2>/dev/null) || since=''`,
+    'case "$since" in',
+    "  @[0-9]*) started=${since#@} ;;",
+    `  *) since=$(TZ=UTC systemctl show -p ActiveEnterTimestamp --value ${u})`,
+    '     started=$(TZ=UTC date -d "$since" +%s) || fail "cannot read when ' +
+      u +
+      ' started ($since)" ;;',
+    "esac",
     `newest=$(for f in "$(command -v k3s)" ${K3S_CONFIG_FILE} ${K3S_TOKEN_FILE} ${K3S_AGENT_TOKEN_FILE}; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)`,
   ];
 }

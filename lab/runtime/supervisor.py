@@ -233,21 +233,38 @@ class Supervisor:
             return {"ok": False, "code": 5, "error": f"Unit {name}.service not found."}
         if action in ("start", "restart") and not os.path.exists(units.unit_path(name)):
             return {"ok": False, "code": 5, "error": f"Unit {name}.service not found."}
+        if action in ("start", "restart") and self.phase != "up":
+            return {"ok": False, "code": 1, "error": "the host is not up"}
+        if req.get("noBlock") and action in ("start", "stop", "restart"):
+            # systemctl --no-block: the job is enqueued and runs after systemctl has returned.
+            threading.Thread(target=self._run_job, args=(unit, action), daemon=True).start()
+            return {"ok": True, **self.unit_status(unit)}
+        if not self._run_job(unit, action):
+            return {"ok": False, "code": 1, "error":
+                    f"Job for {name}.service failed because the control process exited "
+                    f"with error code.\nSee \"systemctl status {name}.service\" and "
+                    f"\"journalctl -xeu {name}.service\" for details."}
+        return {"ok": True, **self.unit_status(unit)}
+
+    def _run_job(self, unit, action):
+        """One start/stop/restart job; a start waits for READY (no start timeout)."""
         if action in ("stop", "restart"):
             unit.stop()
             self.save()
+        ok = True
         if action in ("start", "restart"):
-            if self.phase != "up":
-                return {"ok": False, "code": 1, "error": "the host is not up"}
             ok = unit.start()
             self.save()
-            if not ok:
-                return {"ok": False, "code": 1, "error":
-                        f"Job for {name}.service failed because the control process exited "
-                        f"with error code.\nSee \"systemctl status {name}.service\" and "
-                        f"\"journalctl -xeu {name}.service\" for details."}
-        return {"ok": True, "state": unit.refresh(), "mainPid": unit.main_pid(),
-                "activeEnter": unit.active_enter if unit.refresh() == "active" else None, **unit.info}
+            # When a queued (--no-block) job really ends: the unit is active (READY) or failed.
+            self.event("unit-started" if ok else "unit-failed", unit=unit.name, at=action)
+        return ok
+
+    @staticmethod
+    def unit_status(unit):
+        state = unit.refresh()
+        return {"state": state, "mainPid": unit.main_pid(),
+                "activeEnter": unit.active_enter, "activeEnterMono": unit.active_enter_mono,
+                "execStart": unit.exec_start, "execStarted": unit.exec_started, **unit.info}
 
     def halt(self):
         self.shutdown(hard=True)

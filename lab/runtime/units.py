@@ -1,5 +1,7 @@
 """Just enough of systemd for the k3s / k3s-agent units: the unit file the installer writes,
-enable links, start (Type=notify: wait for READY), stop (SIGTERM, then SIGKILL), state."""
+enable links, start (Type=notify with TimeoutStartSec=0, as install.sh's
+create_systemd_service_file writes it: a start job waits for READY=1 for ever), stop (SIGTERM,
+then SIGKILL), state."""
 import os
 import shlex
 import signal
@@ -67,6 +69,9 @@ class Unit:
         self.ready = threading.Event()
         self.info = {}
         self.active_enter = None  # when the unit last became active (systemd's ActiveEnterTimestamp)
+        self.active_enter_mono = None  # the same on CLOCK_MONOTONIC (…TimestampMonotonic)
+        self.exec_start = None  # argv the main process was started with, and when
+        self.exec_started = None
         self.lock = threading.RLock()
 
     def main_pid(self):
@@ -85,9 +90,11 @@ class Unit:
             self.lock.release()
         return self.state
 
-    def start(self, timeout=300):
-        """Like a systemd start job: start the unit unless it is running or starting, then wait
-        for READY. The wait happens without the lock, since the unit's READY needs it."""
+    def start(self, wait=True):
+        """Like a systemd start job: start the unit unless it is running or starting, then, unless
+        `wait` is false (systemctl --no-block), wait for READY. TimeoutStartSec=0 disables the
+        start timeout, so the wait ends only with READY or the main process's exit. The wait
+        happens without the lock, since the unit's READY needs it."""
         with self.lock:
             if self.refresh() not in ("active", "activating"):
                 argv, env = parse_unit(self.name)
@@ -99,17 +106,16 @@ class Unit:
                                              stdout=log, stderr=log, cwd="/",
                                              start_new_session=True)
                 log.close()
+                self.exec_start, self.exec_started = argv, time.time()
                 self.state = "activating"
-        return self._wait_ready(timeout)
+        return self._wait_ready() if wait else True
 
-    def _wait_ready(self, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+    def _wait_ready(self):
+        while True:
             if self.ready.wait(0.2):
                 return True
             if self.refresh() not in ("activating", "active"):
                 return False
-        return False
 
     def notify_ready(self, info):
         with self.lock:
@@ -117,6 +123,7 @@ class Unit:
             if self.state == "activating":
                 self.state = "active"
                 self.active_enter = time.time()
+                self.active_enter_mono = time.monotonic()
             self.ready.set()
 
     def stop(self, timeout=90, hard=False):

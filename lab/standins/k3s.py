@@ -11,6 +11,10 @@
                                      annotations, kept in etcd; a drain blocks (a pod's disruption
                                      budget) while faults/<node>/drain exists
   k3s etcd-snapshot save [--name N]  a real `etcdctl snapshot save` to the k3s snapshot dir
+                                     (exits 0 and writes nothing on a learner, as Snapshot() does)
+
+etcd itself (TLS, K3s's listeners, member names, join as learner, the leader's promotion and
+EtcdIsVoter loop) is in /run/k3s-homelab-lab/lib/labetcd.py.
 """
 import base64
 import datetime
@@ -23,29 +27,37 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, "/run/k3s-homelab-lab/lib")
 import lablib  # noqa: E402
+import labetcd  # noqa: E402
+
+# K3s talks to etcd and its own supervisor directly; HTTP_PROXY from k3s.service.env is for
+# containerd's image pulls (Go's ProxyFromEnvironment never proxies loopback), so the stand-in's
+# own requests ignore the environment's proxies.
+urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler({})))
 
 VERSION = "@@VERSION@@"
 COMMIT = "@@COMMIT@@"
 GOVERSION = "@@GOVERSION@@"
 DATA_DIR = "/var/lib/rancher/k3s"
-ETCD_DIR = f"{DATA_DIR}/server/db/etcd"
 SNAPSHOT_DIR = f"{DATA_DIR}/server/db/snapshots"
 CONFIG = "/etc/rancher/k3s/config.yaml"
 NODE_PREFIX = "/registry/minions/"
-CRITICAL_KEY = "/registry/k3s-lab/critical-config"
 NODESPEC_PREFIX = "/registry/k3s-lab/nodespec/"
-# Server flags K3s refuses to start with when they differ from the cluster's.
-CRITICAL = {"cluster-cidr": "10.42.0.0/16", "service-cidr": "10.43.0.0/16",
-            "cluster-dns": "10.43.0.10", "cluster-domain": "cluster.local",
-            "flannel-backend": "vxlan", "disable-network-policy": False,
-            "egress-selector-mode": "agent", "secrets-encryption": False,
-            "disable-cloud-controller": False, "disable-helm-controller": False,
-            "flannel-external-ip": False, "flannel-ipv6-masq": False,
-            "embedded-registry": False}
+# CriticalControlArgs (pkg/daemons/config/types.go) by their `cli` tag, with K3s's defaults:
+# compared when a server joins (compareConfig() from Cluster.bootstrap()), never again.
+CRITICAL = {"cluster-dns": "10.43.0.10", "cluster-cidr": "10.42.0.0/16",
+            "cluster-domain": "cluster.local", "disable-cloud-controller": False,
+            "disable-helm-controller": False, "disable-network-policy": False,
+            "disable-service-lb": False, "secrets-encryption": False,
+            "secrets-encryption-provider": "aescbc", "embedded-registry": False,
+            "flannel-backend": "vxlan", "flannel-ipv6-masq": False,
+            "flannel-ip-masq-disable-random-fully": False, "flannel-external-ip": False,
+            "egress-selector-mode": "agent", "service-cidr": "10.43.0.0/16",
+            "supervisor-metrics": False}
 NODE_NAME = socket.gethostname()
 REFUSED = "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
 
@@ -61,18 +73,32 @@ def me():
 
 
 # --- config -------------------------------------------------------------------------------
+# Short aliases of the flags the lab reads (pkg/cli/cmds/server.go and agent.go).
+ALIASES = {"i": "node-ip", "d": "data-dir", "t": "token", "s": "server", "c": "config"}
+LIST_FLAGS = ("disable", "tls-san", "node-label", "node-taint", "kube-apiserver-arg",
+              "kubelet-arg", "node-ip", "node-external-ip")
+
+
 def load_config(flags):
-    """config.yaml (+ config.yaml.d/*.yaml), then CLI flags; list flags accumulate."""
+    """As K3s's pkg/configfilearg readConfigFile() and Parse(): config.yaml, then the
+    config.yaml.d/*.yaml drop-ins in name order (a later file's key replaces, `key+:` appends),
+    then the command line (ExecStart), whose flags override the files' (list flags append)."""
     import yaml
     cfg = {}
     paths = [CONFIG]
     if os.path.isdir(CONFIG + ".d"):
         paths += sorted(os.path.join(CONFIG + ".d", f) for f in os.listdir(CONFIG + ".d")
-                        if f.endswith((".yaml", ".yml")))
+                        if f.lower().endswith((".yaml", ".yml")))
     for p in paths:
         if os.path.exists(p):
             with open(p) as f:
-                cfg.update(yaml.safe_load(f) or {})
+                for k, v in (yaml.safe_load(f) or {}).items():
+                    if k.endswith("+") and k[:-1] in cfg:
+                        k = k[:-1]
+                        old = cfg[k] if isinstance(cfg[k], list) else [cfg[k]]
+                        cfg[k] = old + (v if isinstance(v, list) else [v])
+                    else:
+                        cfg[k.rstrip("+")] = v
     i = 0
     while i < len(flags):
         f = flags[i].lstrip("-")
@@ -83,7 +109,8 @@ def load_config(flags):
             i += 1
         else:
             k, v = f, True
-        if k in ("disable", "tls-san", "node-label", "node-taint", "kube-apiserver-arg"):
+        k = ALIASES.get(k, k)
+        if k in LIST_FLAGS:
             prev = cfg.get(k, [])
             cfg[k] = (prev if isinstance(prev, list) else [prev]) + [v]
         else:
@@ -93,78 +120,169 @@ def load_config(flags):
 
 
 def critical_of(cfg):
-    return {k: str(cfg.get(k, d)).lower() for k, d in CRITICAL.items()}
+    out = {k: str(cfg.get(k, d)).lower() for k, d in CRITICAL.items()}
+    disable = cfg.get("disable", [])
+    disable = disable if isinstance(disable, list) else [disable]
+    if "servicelb" in ",".join(str(d) for d in disable).split(","):
+        out["disable-service-lb"] = "true"  # server.go: Disables["servicelb"] sets DisableServiceLB
+    return out
 
 
-# --- etcd over its JSON gateway -------------------------------------------------------------
+# --- etcd: the local member's JSON gateway on <loopback>:2382, K3s's client certificate ------
+ETCD_ERRORS = (OSError, RuntimeError, ValueError, urllib.error.URLError)
+
+
 def b64(s):
     return base64.b64encode(s.encode()).decode()
 
 
-def etcd(endpoint, path, body, timeout=8):
-    req = urllib.request.Request(f"{endpoint}/v3/{path}", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        out = json.loads(r.read())
-    if "error" in out:
-        raise RuntimeError(out["error"])
-    return out
+def local_cfg():
+    try:
+        return load_config([])
+    except Exception:  # an unreadable config: K3s's defaults (IPv4 loopback)
+        return {}
 
 
-def etcd_put(endpoint, key, value):
-    etcd(endpoint, "kv/put", {"key": b64(key), "value": b64(value)})
+def etcd(path, body, timeout=8):
+    return labetcd.gateway(local_cfg(), path, body, timeout)
 
 
-def etcd_range(endpoint, prefix):
+def etcd_put(key, value):
+    etcd("kv/put", {"key": b64(key), "value": b64(value)})
+
+
+def etcd_range(prefix):
     end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    out = etcd(endpoint, "kv/range", {"key": b64(prefix), "range_end": b64(end)})
+    out = etcd("kv/range", {"key": b64(prefix), "range_end": b64(end)})
     return [json.loads(base64.b64decode(kv["value"])) for kv in out.get("kvs", [])]
 
 
-def etcd_create_or_get(endpoint, key, value):
-    """Write key only if absent (a txn on create_revision), then return what is stored."""
-    etcd(endpoint, "kv/txn", {
-        "compare": [{"key": b64(key), "target": "CREATE", "create_revision": "0"}],
-        "success": [{"request_put": {"key": b64(key), "value": b64(value)}}]})
-    out = etcd(endpoint, "kv/range", {"key": b64(key)})
-    return base64.b64decode(out["kvs"][0]["value"]).decode()
+def etcd_get(key):
+    out = etcd("kv/range", {"key": b64(key)})
+    kvs = out.get("kvs", [])
+    return json.loads(base64.b64decode(kvs[0]["value"])) if kvs else None
 
 
-def healthy(metrics_url="http://127.0.0.1:2381"):
+def healthy(cfg=None):
     try:
-        with urllib.request.urlopen(f"{metrics_url}/health", timeout=2) as r:
+        lb = labetcd.loopback(cfg if cfg is not None else local_cfg())
+        with urllib.request.urlopen(f"http://{lb}:2381/health", timeout=2) as r:
             return json.loads(r.read()).get("health") == "true"
     except (OSError, ValueError):
         return False
 
 
 # --- the service process ----------------------------------------------------------------------
-def etcd_argv(fx, host):
-    servers = [h for h in fx["hosts"] if h["kind"] == "guest" and h["role"] == "server"]
-    cluster = ",".join(f"{h['etcdName']}=http://{h['bridgeAddress']}:2380" for h in servers)
+def node_record(host, fx, ready, started, etcd_name=None, identity=None):
+    name, address = identity or (NODE_NAME, host["bridgeAddress"])
+    rec = {"name": name, "role": host["role"], "kubeletVersion": VERSION,
+           "address": address, "ready": ready, "startedAt": started,
+           "created": fx.get("createdAt", started), "heartbeat": lablib.now_iso()}
+    if etcd_name:  # registerMetadataHandlers: the node's etcd member name and address
+        rec["etcdName"] = etcd_name
+    return rec
+
+
+def servers_of(fx):
+    return [h for h in fx["hosts"] if h["kind"] == "guest" and h["role"] == "server"]
+
+
+def join_target(fx, url):
+    """The fixture server a `server:` URL points at (by node IP or root-side address)."""
+    hostname = urllib.parse.urlparse(str(url)).hostname
+    return next((h for h in servers_of(fx) if hostname in (h["bridgeAddress"], h["address"],
+                                                            h["name"])), None)
+
+
+def start_etcd(cfg, fx, host, role_cfg_join):
+    """ETCD.Start(): an initialized member restarts as it was; cluster-init (no join URL) starts
+    a one-member cluster; a new server joining compares critical config (Cluster.bootstrap ->
+    compareConfig), then joins as a learner. Returns (etcd process, member name)."""
     ip = host["bridgeAddress"]
-    return ["/usr/bin/etcd", "--name", host["etcdName"], "--data-dir", ETCD_DIR,
-            "--listen-client-urls", f"http://127.0.0.1:2379,http://{ip}:2379",
-            "--advertise-client-urls", f"http://{ip}:2379",
-            "--listen-peer-urls", f"http://{ip}:2380",
-            "--initial-advertise-peer-urls", f"http://{ip}:2380",
-            "--listen-metrics-urls", "http://127.0.0.1:2381",
-            "--initial-cluster", cluster, "--initial-cluster-state", "new",
-            "--initial-cluster-token", f"k3s-homelab-lab-{fx['name']}",
-            "--heartbeat-interval", "500", "--election-timeout", "5000",
-            "--logger", "zap", "--log-outputs", "stderr"]
+    name = labetcd.member_name(NODE_NAME)
+    initial = None
+    if labetcd.initialized():
+        logline("info", "Managed etcd cluster bootstrap already complete and initialized")
+        logline("info", "Starting etcd for existing cluster member")
+    elif not role_cfg_join:
+        logline("info", "Managed etcd cluster initializing")
+        logline("info", "Starting etcd for new cluster, cluster-reset=false")
+        initial = {"cluster": f"{name}={labetcd.peer_url(ip)}", "state": "new"}
+    else:
+        logline("info", "Managed etcd cluster not yet initialized")
+        target = join_target(fx, role_cfg_join)
+        others = [h for h in servers_of(fx) if h["name"] != NODE_NAME]
+        if target:
+            others = [target] + [h for h in others if h["name"] != target["name"]]
+        endpoints = [labetcd.client_url(h["bridgeAddress"]) for h in others]
+        while True:
+            try:
+                theirs = labetcd.critical_of_target(endpoints[:1], target["name"]) if target \
+                    else critical_of(cfg)
+                mine = critical_of(cfg)
+                diff = [k for k in CRITICAL if theirs.get(k, mine[k]) != mine[k]]
+                if diff:
+                    for k in diff:
+                        logline("warning", f"critical configuration mismatched: {k}")
+                    logline("fatal", "Error: preparing server: failed to bootstrap cluster data: "
+                            "failed to validate server configuration: critical configuration "
+                            "value mismatch between servers")
+                    sys.exit(1)
+                initial = labetcd.join(name, NODE_NAME, ip, endpoints)
+                break
+            except labetcd.Retry as e:
+                logline("info", str(e))
+                time.sleep(2)
+            except RuntimeError as e:
+                logline("fatal", f"etcd cluster join failed: {e}")
+                sys.exit(1)
+    os.makedirs(labetcd.DB_DIR, mode=0o700, exist_ok=True)
+    os.chmod(labetcd.DB_DIR, 0o700)
+    etcd_log = open(f"/run/k3s-homelab-lab/logs/{NODE_NAME}-etcd.log", "ab", 0)
+    proc = subprocess.Popen(labetcd.etcd_argv(cfg, name, ip, initial), stdout=etcd_log,
+                            stderr=etcd_log)
+    return proc, name
 
 
-def node_record(host, fx, ready, started):
-    return {"name": NODE_NAME, "role": host["role"], "kubeletVersion": VERSION,
-            "address": host["bridgeAddress"], "ready": ready, "startedAt": started,
-            "created": fx.get("createdAt", started), "heartbeat": lablib.now_iso()}
+def manage_learners(cfg, fx, stopping):
+    """The leader's manageLearners() loop, every manageTickerTime (a fixture may shorten it)."""
+    tick = fx.get("etcdManageTickSeconds", 15)
+
+    def hold(node):  # lab fault: the leader cannot promote this learner yet (lab/README.md)
+        return os.path.exists(os.path.join(lablib.SHARED, "faults", node, "etcd-learner"))
+
+    while not stopping.wait(tick):
+        try:
+            nodes = [r for r in etcd_range(NODE_PREFIX) if r.get("role") == "server"]
+            labetcd.manage_once(cfg, nodes, lambda k, v: etcd_put(k, json.dumps(v)), etcd_get,
+                                hold)
+        except ETCD_ERRORS as e:
+            logline("error", f"Failed to check local etcd status for learner management: {e}")
+
+
+def first(value):
+    return value[0] if isinstance(value, list) else value
+
+
+def node_identity(cfg, host):
+    """The node name and InternalIP K3s registers: --node-name (or K3S_NODE_NAME), else the
+    hostname; --node-ip, else the address of the default route's interface (the lab bridge)."""
+    name = str(cfg.get("node-name") or os.environ.get("K3S_NODE_NAME") or NODE_NAME)
+    return name, str(first(cfg.get("node-ip")) or host["bridgeAddress"])
 
 
 def run_service(role, flags):
     fx = lablib.fixture()
     host = me()
     cfg = load_config(flags)
+    identity = node_identity(cfg, host)
+    # --data-dir moves the server's state (etcd data, token): a server started with another data
+    # dir than its first start does not find its etcd member's data.
+    global SNAPSHOT_DIR
+    data_dir = str(cfg.get("data-dir") or DATA_DIR)
+    SNAPSHOT_DIR = f"{data_dir}/server/db/snapshots"
+    labetcd.DB_DIR = f"{data_dir}/server/db/etcd"  # etcd's data-dir (dbDir) and name file
+    labetcd.NAME_FILE = f"{labetcd.DB_DIR}/name"
     started = lablib.now_iso()
     etcd_proc = None
     stopping = threading.Event()
@@ -185,7 +303,8 @@ def run_service(role, flags):
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    logline("info", f"Starting k3s {role} {VERSION} ({COMMIT})")
+    logline("info", f"Starting k3s {role} {VERSION} ({COMMIT}) as node {identity[0]} "
+            f"(InternalIP {identity[1]})")
     # Tests make a node fail to come back by planting this file (lab/README.md, "Faults").
     fault = os.path.join(lablib.SHARED, "faults", NODE_NAME, "k3s-start")
     if os.path.exists(fault):
@@ -204,38 +323,53 @@ def run_service(role, flags):
                 "and encrypted with different token")
         sys.exit(1)
 
+    etcd_name = None
     if role == "server":
-        os.makedirs(ETCD_DIR, mode=0o700, exist_ok=True)
-        etcd_log = open(f"/run/k3s-homelab-lab/logs/{NODE_NAME}-etcd.log", "ab", 0)
-        etcd_proc = subprocess.Popen(etcd_argv(fx, host), stdout=etcd_log, stderr=etcd_log)
-        while not healthy():
+        etcd_proc, etcd_name = start_etcd(cfg, fx, host, cfg.get("server") or
+                                          os.environ.get("K3S_URL"))
+        # testClusterDB(): not ready until the member answers and Test() passes (a learner waits
+        # for the leader to promote it).
+        last = None
+        while True:
             if etcd_proc.poll() is not None:
                 logline("fatal", f"etcd exited with code {etcd_proc.returncode}")
                 sys.exit(1)
-            time.sleep(0.2)
-        endpoints = ["http://127.0.0.1:2379"]
-        stored = etcd_create_or_get(endpoints[0], CRITICAL_KEY, json.dumps(critical_of(cfg)))
-        diff = {k: v for k, v in critical_of(cfg).items() if json.loads(stored).get(k) != v}
-        if diff:
-            logline("fatal", "Failed to validate server configuration: critical configuration "
-                    f"value mismatch between servers: {', '.join(sorted(diff))}")
-            stop_etcd()
-            sys.exit(1)
+            try:
+                why = labetcd.test(cfg, etcd_name, host["bridgeAddress"])
+            except ETCD_ERRORS as e:
+                why = f"waiting for etcd: {e}"
+            if why is None:
+                break
+            if why != last and not why.startswith("waiting"):
+                logline("info", f"Failed to test data store connection: {why}")
+            last = why
+            time.sleep(1)
+        # What this server runs with, for servers that join it later (compareConfig).
+        etcd_put(labetcd.CRITICAL_PREFIX + NODE_NAME, json.dumps(critical_of(cfg)))
+        threading.Thread(target=manage_learners, args=(cfg, fx, stopping), daemon=True).start()
+
+        def write_record(rec):
+            etcd_put(NODE_PREFIX + rec["name"], json.dumps(rec))
     else:
         if not (cfg.get("server") or os.environ.get("K3S_URL")):
             logline("fatal", "--server is required")
             sys.exit(1)
-        endpoints = [f"http://{h['bridgeAddress']}:2379" for h in fx["hosts"]
-                     if h["kind"] == "guest" and h["role"] == "server"]
+        # Lab-only: an agent's kubelet reaches the datastore through a server's apiserver; the
+        # stand-in writes its Node record over gRPC to the servers' 2379 with the lab's client pair.
+        endpoints = [labetcd.client_url(h["bridgeAddress"]) for h in servers_of(fx)]
+
+        def write_record(rec):
+            rc, _, err = labetcd.etcdctl(["put", NODE_PREFIX + rec["name"], json.dumps(rec)],
+                                         endpoints)
+            if rc != 0:
+                raise RuntimeError(err)
 
     def heartbeat(ready):
-        for ep in endpoints:
-            try:
-                etcd_put(ep, NODE_PREFIX + NODE_NAME, json.dumps(node_record(host, fx, ready, started)))
-                return True
-            except (OSError, RuntimeError, ValueError):
-                continue
-        return False
+        try:
+            write_record(node_record(host, fx, ready, started, etcd_name, identity))
+            return True
+        except ETCD_ERRORS:
+            return False
 
     heartbeat(False)
     time.sleep(fx.get("readyDelaySeconds", 1))
@@ -275,7 +409,7 @@ def condition_set(rec, grace):
     return conds
 
 
-def node_json(rec, grace, spec=None):
+def node_json(rec, grace, spec=None, etcd_status=None):
     spec = spec or {}
     labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/instance-type": "k3s",
               "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
@@ -285,17 +419,22 @@ def node_json(rec, grace, spec=None):
         labels.update({"node-role.kubernetes.io/control-plane": "true",
                        "node-role.kubernetes.io/etcd": "true",
                        "node-role.kubernetes.io/master": "true"})
+    annotations = dict(spec.get("annotations") or {})
+    if rec.get("etcdName"):
+        annotations[labetcd.NODE_NAME_ANNOTATION] = rec["etcdName"]
+        annotations[labetcd.NODE_ADDRESS_ANNOTATION] = rec["address"]
+    conditions = condition_set(rec, grace) + ([etcd_status] if etcd_status else [])
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": rec["name"], "labels": labels,
                          "creationTimestamp": rec["created"],
-                         **({"annotations": spec["annotations"]} if spec.get("annotations") else {})},
+                         **({"annotations": annotations} if annotations else {})},
             "spec": {"podCIDR": "10.42.0.0/24",
                      **({"unschedulable": True, "taints": [{
                          "effect": "NoSchedule", "key": "node.kubernetes.io/unschedulable",
                          "timeAdded": spec.get("cordonedAt")}]} if spec.get("unschedulable") else {})},
             "status": {"addresses": [{"type": "InternalIP", "address": rec["address"]},
                                      {"type": "Hostname", "address": rec["name"]}],
-                       "conditions": condition_set(rec, grace),
+                       "conditions": conditions,
                        "nodeInfo": {"architecture": "amd64", "kubeletVersion": rec["kubeletVersion"],
                                     "kubeProxyVersion": rec["kubeletVersion"],
                                     "containerRuntimeVersion": "containerd://2.1.5-k3s1",
@@ -388,13 +527,18 @@ def kubectl(args):
         lablib.die(f"lab k3s stand-in: only 'kubectl get node(s) [NAME] [-o json|wide|jsonpath=...]', "
                    f"cordon, uncordon, drain and annotate node are supported, not {' '.join(args)!r}")
     try:
-        records = etcd_range("http://127.0.0.1:2379", NODE_PREFIX)
-        specs = {s_["name"]: s_ for s_ in etcd_range("http://127.0.0.1:2379", NODESPEC_PREFIX)}
-    except (OSError, RuntimeError, urllib.error.URLError):
+        records = etcd_range(NODE_PREFIX)
+        specs = {s_["name"]: s_ for s_ in etcd_range(NODESPEC_PREFIX)}
+        voter = {}
+        for r in records:  # the EtcdIsVoter conditions the leader's loop set
+            c = etcd_get(labetcd.STATUS_PREFIX + r["name"]) if r.get("role") == "server" else None
+            if c:
+                voter[r["name"]] = c
+    except ETCD_ERRORS:
         lablib.die("Error from server: etcdserver: request timed out")
     grace = lablib.fixture().get("nodeMonitorGracePeriodSeconds", 40)
-    nodes = sorted((node_json(r, grace, specs.get(r["name"])) for r in records),
-                   key=lambda n: n["metadata"]["name"])
+    nodes = sorted((node_json(r, grace, specs.get(r["name"]), voter.get(r["name"]))
+                    for r in records), key=lambda n: n["metadata"]["name"])
     if len(rest) > 2:
         nodes = [n for n in nodes if n["metadata"]["name"] == rest[2]]
         if not nodes:
@@ -422,19 +566,18 @@ def kubectl(args):
 
 def node_spec(name):
     """The node's schedulability and annotations; dies like kubectl when the node is unknown."""
-    ep = "http://127.0.0.1:2379"
     try:
-        if not etcd_range(ep, NODE_PREFIX + name):
+        if not etcd_range(NODE_PREFIX + name):
             lablib.die(f'Error from server (NotFound): nodes "{name}" not found')
-        found = etcd_range(ep, NODESPEC_PREFIX + name)
-    except (OSError, RuntimeError, urllib.error.URLError):
+        found = etcd_range(NODESPEC_PREFIX + name)
+    except ETCD_ERRORS:
         lablib.die("Error from server: etcdserver: request timed out")
     spec = next((x for x in found if x.get("name") == name), None)
     return spec or {"name": name, "unschedulable": False, "annotations": {}}
 
 
 def save_spec(spec):
-    etcd_put("http://127.0.0.1:2379", NODESPEC_PREFIX + spec["name"], json.dumps(spec))
+    etcd_put(NODESPEC_PREFIX + spec["name"], json.dumps(spec))
 
 
 def set_unschedulable(spec, value, verb):
@@ -514,9 +657,29 @@ def node_verb(rest):
 
 
 # --- etcd-snapshot ------------------------------------------------------------------------------
+def delete_snapshots(names):
+    """`k3s etcd-snapshot delete NAME...` (k3s pkg/cli/etcdsnapshot `delete`, pkg/etcd/snapshot.go
+    `DeleteSnapshots`): removes each named local snapshot file; a name that is not there is only
+    logged."""
+    if not names:
+        lablib.die("etcd-snapshot delete: no snapshots given for removal")
+    removed = []
+    for n in names:
+        path = os.path.join(SNAPSHOT_DIR, os.path.basename(n))
+        if os.path.isfile(path):
+            os.remove(path)
+            logline("info", f"Removing local snapshot {path}")
+            removed.append(n)
+        else:
+            logline("warning", f"Snapshot {n} not found locally")
+    return {"deleted": removed}
+
+
 def etcd_snapshot(args):
-    if not args or args[0] not in ("save", "ls", "list", "l"):
-        lablib.die("lab k3s stand-in: only 'etcd-snapshot save' and 'etcd-snapshot ls' are supported")
+    if not args or args[0] not in ("save", "ls", "list", "l", "delete", "rm"):
+        lablib.die("lab k3s stand-in: only 'etcd-snapshot save', 'ls' and 'delete' are supported")
+    if args[0] in ("delete", "rm"):
+        return delete_snapshots([a for a in args[1:] if not a.startswith("-")])
     name, snap_dir, i = "on-demand", SNAPSHOT_DIR, 1
     while i < len(args):
         a = args[i]
@@ -535,18 +698,33 @@ def etcd_snapshot(args):
             print(f"{f}\tfile://{p}\t{os.path.getsize(p)}\t"
                   f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(os.path.getmtime(p)))}")
         return None
+    # The server's supervisor answers /db/snapshot while k3s runs, also while its member is a
+    # learner waiting for promotion (the unit is still activating then).
     unit = lablib.ctl(NODE_NAME, {"op": "unit", "unit": "k3s", "action": "status"}, timeout=10)
-    if me()["role"] != "server" or unit.get("state") != "active" or not healthy():
+    if me()["role"] != "server" or unit.get("state") not in ("active", "activating"):
         logline("fatal", 'see server log for details: Post "https://127.0.0.1:6443/db/snapshot": '
                 "dial tcp 127.0.0.1:6443: connect: connection refused")
+        sys.exit(1)
+    cfg = local_cfg()
+    try:
+        status = labetcd.local_status(cfg)
+    except ETCD_ERRORS as e:
+        logline("fatal", f"failed to check etcd status for snapshot: {e}")
+        sys.exit(1)
+    if status.get("isLearner"):  # Snapshot(): returns nil, nil on a learner, writing nothing
+        logline("warning", "Unable to take snapshot: not supported for learner")
+        return {"learner": True}
+    if unit.get("state") != "active" or not healthy(cfg):
+        logline("fatal", "failed to save snapshot: etcd member is not healthy")
         sys.exit(1)
     os.makedirs(snap_dir, mode=0o700, exist_ok=True)
     snap = f"{name}-{NODE_NAME}-{int(time.time())}"
     path = os.path.join(snap_dir, snap)
-    r = subprocess.run(["etcdctl", "--endpoints", "http://127.0.0.1:2379", "snapshot", "save", path],
-                       capture_output=True, text=True, env={**os.environ, "ETCDCTL_API": "3"})
-    if r.returncode != 0:
-        logline("fatal", f"failed to save snapshot: {r.stderr.strip()}")
+    logline("info", f"Saving etcd snapshot to {path}")
+    rc, _, err = labetcd.etcdctl(["snapshot", "save", path],
+                                 [f"https://{labetcd.loopback(cfg)}:2379"], timeout=60)
+    if rc != 0:
+        logline("fatal", f"failed to save snapshot: {err}")
         sys.exit(1)
     logline("info", f"Snapshot {snap} saved.")
     return {"name": snap, "path": path, "size": os.path.getsize(path)}
@@ -576,7 +754,7 @@ def main(argv):
         lablib.event("k3s", "kubectl", mutating, args=args[1:], exitCode=0)
         return 0
     if cmd == "etcd-snapshot":
-        mutating = len(args) > 1 and args[1] == "save"
+        mutating = len(args) > 1 and args[1] in ("save", "delete", "rm")
         try:
             details = etcd_snapshot(args[1:]) or {}
         except SystemExit as e:

@@ -37,7 +37,7 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     assert.strictEqual(run.status, 0, run.output);
     const plan = [
       "roll plan (one node at a time, servers first):",
-      "  1. k3s-vm-pve: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (cluster-init, server, token, token-file)",
+      "  1. k3s-vm-pve: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (cluster-init, node-ip, server, tls-san, token, token-file)",
       "  2. k3s-vm-piglet: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (disable, token, token-file)",
       "  3. k3s-vm-fawn: qm reboot (cache none→writeback, iothread 0→1); K3s v1.33.5+k3s1→v1.33.6+k3s1; config.yaml (token, token-file)",
     ];

@@ -178,14 +178,15 @@ describe("e2e: the doctor reads the lab's cluster live", function () {
   });
 
   it("a member made slow (strace delays its fdatasync) fails while the others stay ok", () => {
-    // Only this guest's private overlay changes: its /usr/bin/etcd becomes a wrapper.
+    // Only this guest's private overlay changes: the k3s stand-in starts etcd through a wrapper
+    // at /usr/local/libexec/k3s-lab/etcd when there is one (lab/runtime/labetcd.py).
     sh(
       SLOW.address,
       SLOW.name,
       [
-        "mv /usr/bin/etcd /usr/bin/etcd.lab-real",
-        `printf '#!/bin/sh\\nexec strace -f -qq -o /dev/null -e trace=fdatasync -e inject=fdatasync:delay_enter=${SLOW_DELAY_US} /usr/bin/etcd.lab-real "$@"\\n' > /usr/bin/etcd`,
-        "chmod 755 /usr/bin/etcd",
+        "mkdir -p /usr/local/libexec/k3s-lab",
+        `printf '#!/bin/sh\\nexec strace -f -qq -o /dev/null -e trace=fdatasync -e inject=fdatasync:delay_enter=${SLOW_DELAY_US} /run/k3s-homelab-lab/bin/etcd "$@"\\n' > /usr/local/libexec/k3s-lab/etcd`,
+        "chmod 755 /usr/local/libexec/k3s-lab/etcd",
         "systemctl restart k3s",
       ].join(" && "),
     );
@@ -204,11 +205,7 @@ describe("e2e: the doctor reads the lab's cluster live", function () {
       assert.ok(Number(wal.data?.p99Ms) < 100, `${g.name}: ${wal.value}`);
       assert.notStrictEqual(wal.verdict, "fail", `${g.name}: ${wal.value}`);
     }
-    sh(
-      SLOW.address,
-      SLOW.name,
-      "mv -f /usr/bin/etcd.lab-real /usr/bin/etcd && systemctl restart k3s",
-    );
+    sh(SLOW.address, SLOW.name, "rm -f /usr/local/libexec/k3s-lab/etcd && systemctl restart k3s");
   });
 
   it("--fio: etcd's fio check on each server's disk, one at a time, file removed", () => {

@@ -168,7 +168,8 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
     const health = sh(
       PVE.address,
       PVE.name,
-      "etcdctl --endpoints http://198.18.0.21:2379,http://198.18.0.22:2379,http://198.18.0.23:2379 endpoint health 2>&1 | grep -c 'is healthy'",
+      // The lab's etcdctl (real K3s guests have none) with K3s's client certificate.
+      "T=/var/lib/rancher/k3s/server/tls/etcd; /run/k3s-homelab-lab/bin/etcdctl --cacert $T/server-ca.crt --cert $T/client.crt --key $T/client.key --endpoints https://198.18.0.21:2379,https://198.18.0.22:2379,https://198.18.0.23:2379 endpoint health 2>&1 | grep -c 'is healthy'",
     );
     assert.strictEqual(health, "3");
     // The owner turns repair off again: nothing restarts.

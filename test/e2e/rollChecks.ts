@@ -1,7 +1,9 @@
-import { request } from "http";
+import { execFile } from "child_process";
+import { join } from "path";
 import { LabEvent } from "../../lab/events";
+import { SHARED } from "../../lab/paths";
 
-/** The lab's etcd members run with --election-timeout 5000 (lab/standins/k3s.py). */
+/** The lab's etcd members run with K3s's --election-timeout 5000 (lab/runtime/labetcd.py). */
 export const LAB_ELECTION_TIMEOUT_MS = 5000;
 
 export interface Interval {
@@ -14,8 +16,8 @@ const at = (iso: string) => Date.parse(iso);
 
 /**
  * When each guest's K3s (and, on a server, its etcd member) was down, from the lab's event log:
- * a VM restart runs from the guest's `poweroff` to its `unit-started`; a K3s restart is the
- * `systemctl restart` call itself. Sorted by start.
+ * a VM restart runs from the guest's `poweroff` to its `unit-started`; a K3s restart from the
+ * `systemctl restart` call to the `unit-started` its job logs. Sorted by start.
  */
 export function downIntervals(events: readonly LabEvent[], hosts: readonly string[]): Interval[] {
   const intervals: Interval[] = [];
@@ -27,45 +29,50 @@ export function downIntervals(events: readonly LabEvent[], hosts: readonly strin
         intervals.push({ host, from: at(e.ts), to: back ? at(back.ts) : Infinity });
       }
       if (e.tool === "systemctl" && e.action === "restart" && e.mutating) {
-        intervals.push({ host, from: at(String(e.startedAt ?? e.ts)), to: at(e.ts) });
+        // A --no-block restart returns at once: the unit is back when its job says so.
+        const from = at(String(e.startedAt ?? e.ts));
+        const back = mine.find(
+          (x) => x.tool === "lab" && x.action === "unit-started" && at(x.ts) >= from,
+        );
+        const to = Math.max(at(e.ts), back ? at(back.ts) : Infinity);
+        intervals.push({ host, from, to });
       }
     });
   }
   return intervals.sort((a, b) => a.from - b.from);
 }
 
-/** Puts a key into etcd every 100 ms through the members' client ports (first that answers),
- * recording when each put succeeded. */
+/** Puts a key into etcd every 100 ms with the lab's etcdctl over gRPC and TLS (K3s's 2379 speaks
+ * nothing else) through the members' root-side forwarders, recording when each put succeeded. */
 export function startWriter(addresses: readonly string[]) {
   const successes: number[] = [];
   let running = true;
   let n = 0;
-  const put = (address: string, body: string) =>
+  const tls = join(SHARED, "etcd-client");
+  const endpoints = addresses.map((a) => `https://${a}:2379`).join(",");
+  const put = (value: string) =>
     new Promise<boolean>((resolve) => {
-      const req = request(
-        { host: address, port: 2379, path: "/v3/kv/put", method: "POST", timeout: 1000 },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode === 200));
-        },
+      execFile(
+        join(SHARED, "bin", "etcdctl"),
+        [
+          `--endpoints=${endpoints}`,
+          `--cacert=${tls}/server-ca.crt`,
+          `--cert=${tls}/client.crt`,
+          `--key=${tls}/client.key`,
+          "--dial-timeout=1s",
+          "--command-timeout=1s",
+          "put",
+          "k3s-homelab-e2e/writer",
+          value,
+        ],
+        { timeout: 3000 },
+        (err) => resolve(!err),
       );
-      req.on("timeout", () => req.destroy());
-      req.on("error", () => resolve(false));
-      req.end(body);
     });
   const loop = (async () => {
     while (running) {
       const started = Date.now();
-      const body = JSON.stringify({
-        key: Buffer.from("k3s-homelab-e2e/writer").toString("base64"),
-        value: Buffer.from(String(n++)).toString("base64"),
-      });
-      for (const address of addresses) {
-        if (await put(address, body)) {
-          successes.push(Date.now());
-          break;
-        }
-      }
+      if (await put(String(n++))) successes.push(Date.now());
       await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
     }
   })();

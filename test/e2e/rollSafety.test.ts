@@ -58,6 +58,52 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
     );
   });
 
+  it("refuses to roll while a server's etcd member is a learner K3s has not promoted", async () => {
+    labUp(POST);
+    const fawn = labHostKey("k3s-vm-fawn");
+    const pve = labHostKey("k3s-vm-pve");
+    // The lab's etcdctl with K3s's client certificate (a real K3s guest has no etcdctl).
+    const etcdctl =
+      "T=/var/lib/rancher/k3s/server/tls/etcd; /run/k3s-homelab-lab/bin/etcdctl --cacert $T/server-ca.crt --cert $T/client.crt --key $T/client.key --endpoints https://127.0.0.1:2379";
+    // fawn rejoins from scratch: stopped, its member removed, its data wiped, started again. The
+    // leader holds its promotion (faults/<guest>/etcd-learner), so it stays a learner.
+    mkdirSync(join(FAULT_DIR, "k3s-vm-fawn"), { recursive: true });
+    writeFileSync(join(FAULT_DIR, "k3s-vm-fawn", "etcd-learner"), "");
+    const stop = onHost("127.0.0.23", fawn, "systemctl stop k3s");
+    assert.strictEqual(stop.status, 0, stop.output);
+    const removed = onHost(
+      "127.0.0.21",
+      pve,
+      `${etcdctl} member remove $(${etcdctl} member list | grep k3s-vm-fawn | cut -d, -f1)`,
+    );
+    assert.strictEqual(removed.status, 0, removed.output);
+    const started = onHost(
+      "127.0.0.23",
+      fawn,
+      "rm -rf /var/lib/rancher/k3s/server/db/etcd; setsid systemctl start k3s </dev/null >/dev/null 2>&1 &",
+    );
+    assert.strictEqual(started.status, 0, started.output);
+    const learner = onHost(
+      "127.0.0.21",
+      pve,
+      `for i in $(seq 60); do ${etcdctl} member list | grep -q 'k3s-vm-fawn-.*, true$' && exit 0; sleep 1; done; exit 1`,
+    );
+    assert.strictEqual(learner.status, 0, learner.output);
+    const ws = new Workspace("e2e-learner");
+    const mark = eventMark();
+    const run = await ws.up();
+    rmSync(join(FAULT_DIR, "k3s-vm-fawn"), { recursive: true, force: true });
+    assert.strictEqual(run.status, 1);
+    assert.match(
+      run.output,
+      /cluster unhealthy, refusing to start: etcd member `k3s-vm-fawn-[0-9a-f]{8}` is a learner, not a voter: K3s is still promoting it/,
+    );
+    assert.deepStrictEqual(
+      mutatingOn(eventsSince(mark), ["k3s-vm-pve", "k3s-vm-piglet", "k3s-vm-fawn"]),
+      [],
+    );
+  });
+
   it("refuses a downgrade and a skipped minor at preview", async () => {
     labUp(
       fixtureWith("old", (f) =>
@@ -99,7 +145,7 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
     assert.strictEqual(failed.status, 1);
     assert.match(
       failed.output,
-      /k3s-vm-piglet: FAILED: (not Ready at v1\.33\.6\+k3s1 after 30s; last seen: |systemctl (start|restart) k3s failed: )/,
+      /k3s-vm-piglet: FAILED: (not Ready at v1\.33\.6\+k3s1 after 30s; last seen: |systemctl (start|restart) k3s failed: |k3s did not start \(ActiveState=failed)/,
     );
     const events = eventsSince(mark);
     assert.ok(mutatingOn(events, ["k3s-vm-pve"]).length > 0, "the first node was rolled");

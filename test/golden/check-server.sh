@@ -5,18 +5,44 @@ warn() { printf '%s: WARNING: %s\n' "$WHO" "$*" >&2; }
 fail() { printf '%s: FAILED: %s\n' "$WHO" "$*" >&2; exit 1; }
 # k3s-homelab roll step: cluster check; desired state 0123456789abcdef
 T=/var/lib/rancher/k3s/server/tls/etcd
-if [ -f "$T/client.crt" ]; then CURL="curl -s --max-time 5 --cacert $T/server-ca.crt --cert $T/client.crt --key $T/client.key"; ETCD="$CURL https://127.0.0.1:2379"
-else CURL="curl -s --max-time 5"; ETCD="$CURL http://127.0.0.1:2379"; fi
-members=$($ETCD/v3/cluster/member/list -X POST -d '{}') || fail "etcd's member list does not answer"
-total=$(printf '%s' "$members" | grep -o '"ID":' | wc -l)
-urls=$(printf '%s' "$members" | grep -o '"clientURLs":\[[^]]*\]' | grep -o '"[a-z]*://[^"]*"' | tr -d '"')
-bad=""; healthy=0
-for u in $urls; do
-  if $CURL "$u/health" 2>/dev/null | grep -q '"health":"true"'; then healthy=$((healthy + 1)); else bad="$bad $u"; fi
+etcd_api() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 5 --cacert "$T/server-ca.crt" --cert "$T/client.crt" --key "$T/client.key" -X POST -d '{}' "https://$h:2382/v3/$1" 2>/dev/null && return 0; done; return 1; }
+etcd_local() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 3 "http://$h:2381/$1" 2>/dev/null && return 0; done; return 1; }
+begin=$(date +%s); next_report=15
+while :; do
+  members=$(etcd_api cluster/member/list) || fail "etcd's member list does not answer on 127.0.0.1:2382 (K3s's client certificate in $T)"
+  self=$(etcd_api maintenance/status) || fail "etcd's status does not answer on 127.0.0.1:2382"
+  leader=$(printf '%s' "$self" | grep -o '"leader":"[0-9]*"' | grep -o '[0-9][0-9]*' || true)
+  me=$(printf '%s' "$self" | grep -o '"member_id":"[0-9]*"' | grep -o '[0-9][0-9]*' || true)
+  conds=$(k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="EtcdIsVoter")].status} {.status.conditions[?(@.type=="EtcdIsVoter")].reason}{"\n"}{end}') || fail "the API does not answer: $(echo "$conds" | tail -n 1)"
+  bad=""; voters=0; healthy=0
+  list=$(printf '%s' "$members" | sed 's/{"ID"/\n{"ID"/g' | grep '^{"ID"')
+  while IFS= read -r m; do
+    [ -n "$m" ] || continue
+    id=$(printf '%s' "$m" | sed -n 's/^{"ID":"\([0-9]*\)".*/\1/p')
+    name=$(printf '%s' "$m" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
+    who=${name:-"unstarted member $id"}
+    if printf '%s' "$m" | grep -q '"isLearner":true'; then bad="$bad; $who is a learner (K3s has not promoted it to a voting member yet)"; continue; fi
+    voters=$((voters + 1))
+    if [ "$id" = "$me" ]; then
+      if etcd_local health | grep -q '"health":"true"'; then healthy=$((healthy + 1)); else bad="$bad; $who (this server) does not answer healthy on 127.0.0.1:2381/health"; fi
+      continue
+    fi
+    node=${name%-*}
+    line=$(printf '%s\n' "$conds" | grep "^$node " || true)
+    st=$(printf '%s' "$line" | cut -d ' ' -f 2); why=$(printf '%s' "$line" | cut -d ' ' -f 3)
+    if [ -z "$name" ] || [ -z "$line" ]; then bad="$bad; $who has no Node${name:+ \`$node\`} (a stale member still votes)"
+    elif [ "$st" = True ]; then healthy=$((healthy + 1))
+    else bad="$bad; $who: EtcdIsVoter=${st:-none} (${why:-no condition yet})"; fi
+  done <<EOF
+$list
+EOF
+  [ -n "$leader" ] && [ "$leader" != 0 ] || bad="$bad; etcd has no leader"
+  [ -n "$bad" ] || break
+  elapsed=$(( $(date +%s) - begin ))
+  [ "$elapsed" -lt 45 ] || fail "etcd not healthy after ${elapsed}s: ${bad#; }; refusing to restart $WHO"
+  if [ "$elapsed" -ge "$next_report" ]; then say "waiting for etcd (${elapsed}s): ${bad#; }"; next_report=$(( elapsed + 15 )); fi
+  sleep 3
 done
-[ "$healthy" -eq "$total" ] || fail "only $healthy of $total etcd members are healthy (unhealthy or never started:${bad:- a member without client URLs}); refusing to restart $WHO"
-leader=$($ETCD/v3/maintenance/status -X POST -d '{}' | grep -o '"leader":"[0-9]*"' | grep -o '[0-9][0-9]*' || true)
-[ -n "$leader" ] && [ "$leader" != 0 ] || fail "etcd has no leader; refusing to restart $WHO"
 notready=$(k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -v '=True$' || true)
 [ -z "$notready" ] || fail "nodes not Ready: $(echo $notready); refusing to restart $WHO"
-say "cluster healthy: $healthy/$total etcd members, leader $leader, all nodes Ready"
+say "cluster healthy: $healthy/$voters voting etcd members, leader $leader, all nodes Ready"

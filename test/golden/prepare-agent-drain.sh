@@ -28,15 +28,23 @@ if [ "$CHANGED" = 1 ]; then mv -f "$STAGED" '/etc/rancher/k3s/config.yaml'; else
 if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote /etc/rancher/k3s/config.yaml (takes effect at the restart)"; echo "record config changed"; fi
 if [ "$have" != "$WANT" ]; then
   say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"
-  curl -sfL 'https://get.k3s.io' | INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true sh -s - agent >/dev/null || fail "the K3s installer failed for $WANT"
+  CARRIED=$({ grep -E '^CONTAINERD_[A-Za-z0-9_]*=' /etc/systemd/system/k3s-agent.service.env; grep -Ei '^(NO|HTTP|HTTPS)_PROXY=' /etc/systemd/system/k3s-agent.service.env; } 2>/dev/null || true)
+  # The file holds install.sh's `sh -c export` lines (NAME='value'), so the shell reads them back.
+  carried_env() { set -a; eval "$CARRIED"; set +a; }
+  if [ -n "$CARRIED" ]; then say "the installer keeps $(printf '%s\n' "$CARRIED" | sed 's/=.*//' | tr '\n' ' ')from /etc/systemd/system/k3s-agent.service.env"; fi
+  curl -sfL 'https://get.k3s.io' | (carried_env; INSTALL_K3S_VERSION="$WANT" INSTALL_K3S_SKIP_START=true exec sh -s - agent) >/dev/null || fail "the K3s installer failed for $WANT"
   now=$(k3s --version 2>/dev/null | awk 'NR==1 { print $3 }')
   [ "$now" = "$WANT" ] || fail "after installing, k3s --version says ${now:-nothing}, not $WANT"
   echo "record installed ${have:-none}->$WANT"
 fi
 say "prepared: K3s $WANT on disk"
 if systemctl is-active -q k3s-agent; then
-  since=$(systemctl show -p ActiveEnterTimestamp --value k3s-agent)
-  started=$(date -d "$since" +%s) || fail "cannot read when k3s-agent started ($since)"
+  since=$(systemctl show --timestamp=unix -p ActiveEnterTimestamp --value k3s-agent 2>/dev/null) || since=''
+  case "$since" in
+    @[0-9]*) started=${since#@} ;;
+    *) since=$(TZ=UTC systemctl show -p ActiveEnterTimestamp --value k3s-agent)
+       started=$(TZ=UTC date -d "$since" +%s) || fail "cannot read when k3s-agent started ($since)" ;;
+  esac
   newest=$(for f in "$(command -v k3s)" /etc/rancher/k3s/config.yaml /etc/rancher/k3s/token /etc/rancher/k3s/agent-token; do [ ! -e "$f" ] || stat -c %Y "$f"; done | sort -n | tail -n 1)
   if [ "$newest" -ge "$started" ]; then echo "restart-follows k3s-agent restart (binary or config changed)"; fi
 fi

@@ -6,17 +6,42 @@ fail() { printf '%s: FAILED: %s\n' "$WHO" "$*" >&2; exit 1; }
 # k3s-homelab roll step: repair; desired state 0123456789abcdef
 # at preflight: its etcd member is not healthy
 why() { { systemctl status k3s 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u k3s -n 3 --no-pager -o cat 2>/dev/null; } | tr '\n' ' '; }
+await_ready() {
+  begin=$(date +%s); next=15; down=0
+  while :; do
+    props=$(systemctl show -p ActiveState,SubState,ActiveEnterTimestampMonotonic k3s)
+    state=$(printf '%s\n' "$props" | sed -n 's/^ActiveState=//p')
+    sub=$(printf '%s\n' "$props" | sed -n 's/^SubState=//p')
+    entered=$(printf '%s\n' "$props" | sed -n 's/^ActiveEnterTimestampMonotonic=//p')
+    if [ "$state" = active ] && [ "$entered" != "$1" ]; then
+      say "k3s is active (READY) after $(( $(date +%s) - begin ))s"
+      return 0
+    fi
+    case "$state" in failed|inactive) down=$((down + 1)) ;; *) down=0 ;; esac
+    [ "$down" -lt 3 ] || fail "k3s did not start (ActiveState=$state SubState=$sub): $(why)"
+    elapsed=$(( $(date +%s) - begin ))
+    [ "$elapsed" -lt 600 ] || fail "k3s did not signal READY within 600s (ActiveState=$state SubState=$sub): a server sends it once etcd has quorum; its start job stays queued"
+    if [ "$elapsed" -ge "$next" ]; then say "waiting for k3s to signal READY (${elapsed}s): ActiveState=$state SubState=$sub"; next=$((elapsed + 15)); fi
+    sleep 2
+  done
+}
 if ! systemctl is-active -q k3s; then
   say "repair: k3s is not running: starting it"
-  systemctl start k3s || fail "repair: systemctl start k3s failed: $(why)"
+  before=$(systemctl show -p ActiveEnterTimestampMonotonic --value k3s)
+  systemctl start --no-block k3s || fail "repair: systemctl start k3s failed: $(why)"
+  await_ready "$before"
   echo "record repaired started k3s"
 elif ! curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q '"health":"true"'; then
   say "repair: its etcd member is not healthy: restarting k3s"
-  systemctl restart k3s || fail "repair: systemctl restart k3s failed: $(why)"
+  before=$(systemctl show -p ActiveEnterTimestampMonotonic --value k3s)
+  systemctl restart --no-block k3s || fail "repair: systemctl restart k3s failed: $(why)"
+  await_ready "$before"
   echo "record repaired restarted k3s"
 else
   # Preflight found it unhealthy in a way only the API shows (NotReady, unknown node).
   say "repair: restarting k3s, which runs but was unhealthy at preflight (its etcd member is not healthy)"
-  systemctl restart k3s || fail "repair: systemctl restart k3s failed: $(why)"
+  before=$(systemctl show -p ActiveEnterTimestampMonotonic --value k3s)
+  systemctl restart --no-block k3s || fail "repair: systemctl restart k3s failed: $(why)"
+  await_ready "$before"
   echo "record repaired restarted k3s"
 fi

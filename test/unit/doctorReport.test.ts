@@ -259,6 +259,20 @@ describe("doctor: report from readings", () => {
     assert.match(members.value, /not in the stack \(still voting\): old-node-abcdef \(99\)/);
   });
 
+  it("a learner member warns: it does not vote until K3s promotes it", () => {
+    const nodes = new Map(input().nodes);
+    const learning = MEMBERS.map((m, i) => (i === 2 ? { ...m, isLearner: true } : m));
+    nodes.set("k3s-vm-pve", server("k3s-vm-pve", {}, { etcdMembers: learning }));
+    const members = line(buildReport(input({ nodes })), "cluster", "etcd members");
+    assert.strictEqual(members.verdict, "warn");
+    assert.match(
+      members.value,
+      new RegExp(
+        `\\(1 learners\\).*; learner, not voting until K3s promotes it: ${learning[2].name}$`,
+      ),
+    );
+  });
+
   it("never prints a token from config.yaml", () => {
     const nodes = new Map(input().nodes);
     nodes.set(

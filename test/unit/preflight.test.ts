@@ -394,6 +394,24 @@ describe("preflight", () => {
     ]);
   });
 
+  it("refuses to roll while a member is a learner, naming it, with or without repair", () => {
+    const observed = converged(spec);
+    for (const o of observed.nodes.values()) {
+      if (o.etcdMembers)
+        o.etcdMembers = o.etcdMembers.map((m) =>
+          m.name.startsWith("k3s-vm-fawn-") ? { ...m, isLearner: true } : m,
+        );
+    }
+    const learner =
+      "etcd member `k3s-vm-fawn-0a1b2c3d` is a learner, not a voter: K3s is still promoting it (the etcd leader tries every 15 s); wait until it votes, then run up again";
+    assert.deepStrictEqual(run(spec, observed).errors, [
+      `cluster unhealthy, refusing to start: ${learner}`,
+    ]);
+    assert.deepStrictEqual(run(spec, observed, { ...NO_OVERRIDES, repair: true }).errors, [
+      `cluster unhealthy, a restart cannot repair it: ${learner}`,
+    ]);
+  });
+
   it("refuses to restart a server of a 2-member etcd without the override", () => {
     const raw = validRaw();
     delete raw.nodes["k3s-vm-fawn"];

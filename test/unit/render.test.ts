@@ -184,8 +184,15 @@ describe("render: remote scripts (golden files)", () => {
     assertGolden("disk-scsi.sh", renderDiskScript(FAWN_DISK));
   });
 
+  const AGENT_TARGET = {
+    ...SERVER,
+    node: "k3s-agent-1",
+    nodeName: "agent-1",
+    role: "agent" as const,
+  };
   it("restart, gate and token", () => {
-    assertGolden("restart-server.sh", renderRestartScript(SERVER));
+    assertGolden("restart-server.sh", renderRestartScript(SERVER, 600));
+    assertGolden("restart-agent.sh", renderRestartScript(AGENT_TARGET, 120));
     assertGolden("check-server.sh", renderClusterCheckScript(SERVER));
     assertGolden("gate-server.sh", renderGateScript(SERVER, 600));
     assertGolden("token-server.sh", renderTokenScript("k3s-vm-fawn", "server"));
@@ -206,18 +213,21 @@ describe("render: remote scripts (golden files)", () => {
     );
     assertGolden("disk-check-scsi.sh", renderDiskCheckScript(DISK));
     assertGolden("drain-agent.sh", renderDrainScript(AGENT, 300));
-    assertGolden("repair-server.sh", renderRepairScript(SERVER, "its etcd member is not healthy"));
-    assertGolden("repair-agent.sh", renderRepairScript(AGENT));
+    assertGolden(
+      "repair-server.sh",
+      renderRepairScript(SERVER, 600, "its etcd member is not healthy"),
+    );
+    assertGolden("repair-agent.sh", renderRepairScript(AGENT, 600));
     assertGolden("repair-gate-server.sh", renderGateScript(SERVER, 600, "repair"));
   });
 
   it("repair restarts a running agent that preflight found NotReady, quoting the reason safely", () => {
-    const script = renderRepairScript(AGENT, "the API does not know `agent-1`; $(x)");
+    const script = renderRepairScript(AGENT, 600, "the API does not know `agent-1`; $(x)");
     assert.match(
       script,
       /say "repair: restarting k3s-agent, which runs but was unhealthy at preflight \(the API does not know agent-1; \(x\)\)"/,
     );
-    assert.doesNotMatch(renderRepairScript(AGENT), /systemctl restart/);
+    assert.doesNotMatch(renderRepairScript(AGENT, 600), /systemctl restart/);
   });
 
   it("prepare without drain says nothing about restarts", () => {
