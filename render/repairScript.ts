@@ -1,3 +1,4 @@
+import { ETCD_FUNCTIONS } from "./etcdApi";
 import { header, k3sUnit, RollTarget, unitWhyFunction } from "./step";
 import { awaitReadyFunction, unitJobLines } from "./unitJobs";
 
@@ -19,13 +20,14 @@ export function renderRepairScript(
     `# at preflight: ${(reason ?? "healthy").replace(/\n/g, " ")}`,
     unitWhyFunction(target.role),
     awaitReadyFunction(target.role, timeoutSeconds),
+    ...(target.role === "server" ? [ETCD_FUNCTIONS] : []),
     `if ! systemctl is-active -q ${u}; then`,
     `  say "repair: ${u} is not running: starting it"`,
     ...unitJobLines(target.role, "start", "repair: ").map((l) => `  ${l}`),
     `  echo "record repaired started ${u}"`,
     ...(target.role === "server"
       ? [
-          'elif ! curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q \'"health":"true"\'; then',
+          'elif ! etcd_local health | grep -q \'"health":"true"\'; then',
           `  say "repair: its etcd member is not healthy: restarting ${u}"`,
           ...unitJobLines(target.role, "restart", "repair: ").map((l) => `  ${l}`),
           `  echo "record repaired restarted ${u}"`,

@@ -145,13 +145,14 @@ export function renderGateScript(
     "begin=$(date +%s)",
     "last=''",
     "next_report=0",
+    ...(checkEtcd ? [ETCD_FUNCTIONS] : []),
     "while :; do",
     `  seen=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}' 2>&1) || seen="API not answering: $(echo "$seen" | tail -n 1)"`,
     "  version=${seen%% *}; ready=${seen#* }",
     ...(checkEtcd
       ? [
-          '  if curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q \'"health":"true"\'; then etcd=healthy; else etcd=unhealthy; fi',
-          "  if curl -fsS --max-time 3 http://127.0.0.1:2381/metrics 2>/dev/null | grep -q '^etcd_server_has_leader 1'; then leader=yes; else leader=no; fi",
+          '  if etcd_local health | grep -q \'"health":"true"\'; then etcd=healthy; else etcd=unhealthy; fi',
+          "  if etcd_local metrics | grep -q '^etcd_server_has_leader 1'; then leader=yes; else leader=no; fi",
         ]
       : ["  etcd=n/a; leader=n/a"]),
     '  last="version=$version ready=$ready etcd=$etcd leader=$leader"',

@@ -9,11 +9,14 @@ WANT=v1.33.6+k3s1
 begin=$(date +%s)
 last=''
 next_report=0
+T=/var/lib/rancher/k3s/server/tls/etcd
+etcd_api() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 5 --cacert "$T/server-ca.crt" --cert "$T/client.crt" --key "$T/client.key" -X POST -d '{}' "https://$h:2382/v3/$1" 2>/dev/null && return 0; done; return 1; }
+etcd_local() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 3 "http://$h:2381/$1" 2>/dev/null && return 0; done; return 1; }
 while :; do
   seen=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}' 2>&1) || seen="API not answering: $(echo "$seen" | tail -n 1)"
   version=${seen%% *}; ready=${seen#* }
-  if curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q '"health":"true"'; then etcd=healthy; else etcd=unhealthy; fi
-  if curl -fsS --max-time 3 http://127.0.0.1:2381/metrics 2>/dev/null | grep -q '^etcd_server_has_leader 1'; then leader=yes; else leader=no; fi
+  if etcd_local health | grep -q '"health":"true"'; then etcd=healthy; else etcd=unhealthy; fi
+  if etcd_local metrics | grep -q '^etcd_server_has_leader 1'; then leader=yes; else leader=no; fi
   last="version=$version ready=$ready etcd=$etcd leader=$leader"
   if [ "$version" = "$WANT" ] && [ "$ready" = True ] && [ "$etcd" != unhealthy ] && [ "$leader" != no ]; then
     say "Ready at $WANT after $(( $(date +%s) - begin ))s (etcd member $etcd)"

@@ -25,13 +25,16 @@ await_ready() {
     sleep 2
   done
 }
+T=/var/lib/rancher/k3s/server/tls/etcd
+etcd_api() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 5 --cacert "$T/server-ca.crt" --cert "$T/client.crt" --key "$T/client.key" -X POST -d '{}' "https://$h:2382/v3/$1" 2>/dev/null && return 0; done; return 1; }
+etcd_local() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 3 "http://$h:2381/$1" 2>/dev/null && return 0; done; return 1; }
 if ! systemctl is-active -q k3s; then
   say "repair: k3s is not running: starting it"
   before=$(systemctl show -p ActiveEnterTimestampMonotonic --value k3s)
   systemctl start --no-block k3s || fail "repair: systemctl start k3s failed: $(why)"
   await_ready "$before"
   echo "record repaired started k3s"
-elif ! curl -fsS --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | grep -q '"health":"true"'; then
+elif ! etcd_local health | grep -q '"health":"true"'; then
   say "repair: its etcd member is not healthy: restarting k3s"
   before=$(systemctl show -p ActiveEnterTimestampMonotonic --value k3s)
   systemctl restart --no-block k3s || fail "repair: systemctl restart k3s failed: $(why)"
