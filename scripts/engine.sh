@@ -50,6 +50,8 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 log() { printf 'engine: %s\n' "$*" >&2; }
+# shellcheck source=scripts/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/gobuild.sh"
 
 # What the stamp must say: versions plus a hash of the wrapper module (and of
 # the command provider: the real binary's hash, or the stand-in's sources), so
@@ -111,11 +113,7 @@ fi
 
 # ---- slow path: one builder at a time per cache --------------------------------
 mkdir -p "$bin" "$PULUMI_HOME"
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-  log "another engine.sh is building in $cache; waiting for it..."
-  flock 9
-fi
+take_build_lock engine.sh
 if engine_ready && command_ready; then # another builder finished the job
   finish
 fi
@@ -131,19 +129,6 @@ install_bin() {
   mv -f "$2" "$bin/$1"
 }
 
-# Go for the builds, with the module and build caches inside our cache.
-setup_go() {
-  go_bin="${ENGINE_GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-  if [[ ! -x "$go_bin" ]]; then
-    log "go not found (tried PATH and /usr/local/go/bin/go); set ENGINE_GO"
-    exit 1
-  fi
-  export GOMODCACHE="$cache/gomodcache" GOCACHE="$cache/gocache"
-  # -mod=readonly: build exactly what go.mod/go.sum pin, never edit them.
-  # -modcacherw: lets `rm -rf` clean the cache. CGO off, like official releases.
-  export GOFLAGS="-mod=readonly -modcacherw -buildvcs=false" CGO_ENABLED=0
-  jobs="${ENGINE_BUILD_JOBS:-2}"
-}
 
 # The dynamic-provider plugin: the official CLI tarball ships this script next to
 # `pulumi`; the engine finds it there (or on PATH). It resolves @pulumi/pulumi

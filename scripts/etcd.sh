@@ -26,6 +26,8 @@ bin="$cache/bin"
 stamp="$cache/stamp"
 
 log() { printf 'etcd.sh: %s\n' "$*" >&2; }
+# shellcheck source=scripts/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/gobuild.sh"
 
 want="etcd=$ETCD_VERSION wrapper=$( (cd "$mod_dir" && cat go.mod go.sum tools.go) | sha256sum | cut -c1-16)"
 ready() {
@@ -37,25 +39,13 @@ if ready; then
 fi
 
 mkdir -p "$bin"
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-  log "another etcd.sh is building in $cache; waiting for it..."
-  flock 9
-fi
+take_build_lock etcd.sh
 if ready; then
   echo "$bin"
   exit 0
 fi
 
-go_bin="${ENGINE_GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-if [[ ! -x "$go_bin" ]]; then
-  log "go not found (tried PATH and /usr/local/go/bin/go); set ENGINE_GO"
-  exit 1
-fi
-export GOMODCACHE="$cache/gomodcache" GOCACHE="$cache/gocache"
-# -mod=readonly: build exactly what go.mod/go.sum pin. CGO off, like etcd's releases.
-export GOFLAGS="-mod=readonly -modcacherw -buildvcs=false" CGO_ENABLED=0
-jobs="${ENGINE_BUILD_JOBS:-2}"
+setup_go
 
 rm -f "$stamp"
 start=$(date +%s)

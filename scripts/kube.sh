@@ -47,6 +47,8 @@ stamp="$cache/stamp"
 tools=(kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-stages.yaml)
 
 log() { printf 'kube.sh: %s\n' "$*" >&2; }
+# shellcheck source=scripts/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/gobuild.sh"
 
 wrappers_hash() {
   (cd "$mod_dir" && cat go.mod go.sum tools.go kwok/go.mod kwok/go.sum kwok/tools.go) |
@@ -64,25 +66,13 @@ if ready; then
 fi
 
 mkdir -p "$bin"
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-  log "another kube.sh is building in $cache; waiting for it..."
-  flock 9
-fi
+take_build_lock kube.sh
 if ready; then
   echo "$bin"
   exit 0
 fi
 
-go_bin="${ENGINE_GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-if [[ ! -x "$go_bin" ]]; then
-  log "go not found (tried PATH and /usr/local/go/bin/go); set ENGINE_GO"
-  exit 1
-fi
-export GOMODCACHE="$cache/gomodcache" GOCACHE="$cache/gocache"
-# -mod=readonly: build exactly what go.mod/go.sum pin. CGO off, like Kubernetes' release builds.
-export GOFLAGS="-mod=readonly -modcacherw -buildvcs=false" CGO_ENABLED=0
-jobs="${ENGINE_BUILD_JOBS:-2}"
+setup_go
 
 tmp=""
 # shellcheck disable=SC2317 # invoked by the EXIT trap
