@@ -1,18 +1,9 @@
-import { parse } from "yaml";
+import { yamlMap } from "./yamlMap";
 import { ClusterSpec, IDENTITY_KEYS, NodeSpec } from "../config";
 import { rollPlan } from "../components/rollPlan";
 import { NodeObservation, reachable } from "../probe/observations";
 import { parseFlags } from "./installState";
 import { Observed } from "./observed";
-
-function yamlMap(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = parse(text);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
 
 /**
  * A new cluster (no server has K3s installed, no etcd answers) needs its first server to start

@@ -1,4 +1,4 @@
-import { parse } from "yaml";
+import { yamlMap } from "./yamlMap";
 import { NodeSpec } from "../config";
 import { NodeObservation } from "../probe/observations";
 
@@ -93,15 +93,6 @@ export function parseFlags(args: readonly string[]): [string, string][] {
     else flags.push([key, "true"]);
   }
   return flags;
-}
-
-function yamlMap(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = parse(text);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }
 
 function asList(value: unknown): string[] {

@@ -1,4 +1,4 @@
-import { parse } from "yaml";
+import { yamlMap } from "./yamlMap";
 import {
   ClusterSpec,
   CRITICAL_DISABLE_ENTRIES,
@@ -65,19 +65,10 @@ export function runningVersion(node: NodeSpec, observed: Observed): string | und
   return reachable(own) ? own.installedVersion : undefined;
 }
 
-function parseYamlMap(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = parse(text);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
 /** Keys whose values differ between two config.yaml texts. */
 export function changedConfigKeys(before: string, after: string): string[] {
-  const a = parseYamlMap(before);
-  const b = parseYamlMap(after);
+  const a = yamlMap(before);
+  const b = yamlMap(after);
   return [...new Set([...Object.keys(a), ...Object.keys(b)])]
     .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
     .sort();
@@ -252,8 +243,8 @@ function checkImmutable(
   servers: number,
   result: Preflight,
 ) {
-  const a = parseYamlMap(before);
-  const b = parseYamlMap(after);
+  const a = yamlMap(before);
+  const b = yamlMap(after);
   for (const key of IMMUTABLE_SERVER_KEYS) {
     const was = criticalValue(a, key);
     const will = criticalValue(b, key);
