@@ -23,6 +23,7 @@ export function checkRules(config: StackConfig): RuleFindings {
   const findings: RuleFindings = { errors: [], warnings: [] };
   const nodes: Nodes = Object.entries(config.nodes);
   checkHostsAndIds(config, nodes, findings);
+  checkSshEndpoints(config, nodes, findings);
   checkDisks(config, nodes, findings);
   checkConfigKeys(config, nodes, findings);
   checkVersions(config, nodes, findings);
@@ -104,6 +105,30 @@ function checkHostsAndIds(config: StackConfig, nodes: Nodes, { errors }: RuleFin
         ),
       );
     } else kubeNames.set(kubeName, name);
+  }
+}
+
+/** Every host and node is its own machine: two behind one address and port would run each other's
+ * steps, and the pinned host key refuses one of them only when `up` connects. Host names are
+ * compared without case, as DNS does. */
+function checkSshEndpoints(config: StackConfig, nodes: Nodes, { errors }: RuleFindings): void {
+  const machines = [
+    ...Object.entries(config.hosts).map(([name, host]) => ({ section: "hosts", name, ...host })),
+    ...nodes.map(([name, node]) => ({ section: "nodes", name, ...node })),
+  ];
+  const owners = new Map<string, string>();
+  for (const { section, name, address, ...machine } of machines) {
+    const port = machine.port ?? 22;
+    const endpoint = `${address.toLowerCase()} ${port}`;
+    const owner = owners.get(endpoint);
+    if (owner) {
+      errors.push(
+        problemAt(
+          [section, name, "address"],
+          `\`${address}\` port ${port} is already the SSH endpoint of ${owner}`,
+        ),
+      );
+    } else owners.set(endpoint, `${section === "hosts" ? "host" : "node"} \`${name}\``);
   }
 }
 

@@ -129,6 +129,46 @@ describe("config: buildClusterSpec", () => {
     );
   });
 
+  it("rejects two machines behind one SSH address and port, naming both", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.nodes["k3s-vm-fawn"].address = "10.0.0.22";
+        r.nodes["k3s-vm-pve"].address = "10.0.0.11";
+        r.hosts.piglet.address = "10.0.0.11";
+      }),
+      [
+        "host `piglet`, `address`: `10.0.0.11` port 22 is already the SSH endpoint of host `pve`",
+        "node `k3s-vm-pve`, `address`: `10.0.0.11` port 22 is already the SSH endpoint of host `pve`",
+        "node `k3s-vm-fawn`, `address`: `10.0.0.22` port 22 is already the SSH endpoint of node `k3s-vm-piglet`",
+      ],
+    );
+  });
+
+  it("compares host names without case and a written port 22 with the default", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.nodes["k3s-vm-piglet"].address = "K3s-VM.maas";
+        r.nodes["k3s-vm-fawn"].address = "k3s-vm.maas";
+        r.nodes["k3s-vm-fawn"].port = 22;
+      }),
+      [
+        "node `k3s-vm-fawn`, `address`: `k3s-vm.maas` port 22 is already the SSH endpoint of node `k3s-vm-piglet`",
+      ],
+    );
+  });
+
+  it("accepts one address on different SSH ports", () => {
+    assert.deepStrictEqual(
+      problemsOf((r) => {
+        r.nodes["k3s-vm-fawn"].address = "10.0.0.22";
+        r.nodes["k3s-vm-fawn"].port = 2222;
+        r.nodes["k3s-vm-pve"].address = "10.0.0.11";
+        r.nodes["k3s-vm-pve"].port = 2200;
+      }),
+      [],
+    );
+  });
+
   it("rejects names that cannot be resource or node names", () => {
     assert.deepStrictEqual(
       problemsOf((r) => {
@@ -250,6 +290,7 @@ describe("config: buildClusterSpec", () => {
       r.nodes["k3s-agent-1"] = {
         ...r.nodes["k3s-vm-fawn"],
         vmid: 120,
+        address: "10.0.0.31",
         nodeName: undefined,
         role: "agent",
         k3sVersion: agentVersion,

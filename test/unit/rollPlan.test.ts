@@ -7,7 +7,12 @@ import { validRaw } from "./fixtures";
 describe("rollPlan", () => {
   it("puts servers first in listed order, then agents gated through the first server", () => {
     const raw = validRaw();
-    const agent = (vmid: number) => ({ ...raw.nodes["k3s-vm-fawn"], vmid, role: "agent" });
+    const agent = (vmid: number) => ({
+      ...raw.nodes["k3s-vm-fawn"],
+      vmid,
+      role: "agent",
+      address: `10.0.0.${vmid - 90}`,
+    });
     raw.nodes = {
       "agent-b": agent(120),
       "k3s-vm-fawn": raw.nodes["k3s-vm-fawn"],
