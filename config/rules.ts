@@ -1,6 +1,7 @@
 import { MANAGED_KEYS, MUST_MATCH_SERVER_KEYS, NODE_LOCAL_KEYS } from "./k3sKeys";
 import { Problem, problemAt } from "./problems";
 import { StackConfig } from "./schema";
+import { checkSysctlValues } from "./sysctlValues";
 import { compareK3sVersions, minorDistance, parseK3sVersion } from "./version";
 
 export interface RuleFindings {
@@ -30,6 +31,7 @@ export function checkRules(config: StackConfig): RuleFindings {
   checkQuorum(nodes, findings);
   checkRollOrder(config, findings);
   checkSshUsers(config, findings);
+  checkSysctlValues(config, findings.errors);
   return findings;
 }
 

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import { writeFileSync, mkdtempSync } from "fs";
+import { readFileSync, writeFileSync, mkdtempSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { sortStackEntries } from "../../config";
@@ -56,6 +56,31 @@ describe("npm run validate", function () {
     assert.strictEqual(
       result.stdout,
       "Pulumi.homelab.yaml: valid: 3 nodes (3 servers, 0 agents) on 3 Proxmox hosts, K3s v1.33.6+k3s1, 0 warnings\n",
+    );
+  });
+
+  it("rejects a copy of the example with a word for a kernel integer and two nodes on one address", () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3s-homelab-validate-"));
+    const file = join(dir, "Pulumi.homelab.yaml");
+    const example = readFileSync(join(__dirname, "..", "..", "Pulumi.homelab.yaml"), "utf8");
+    const broken = example
+      .replace("      vm.swappiness: 10\n", "      vm.swappiness: ten\n")
+      .replace(
+        "      address: k3s-vm-fawn.maas\n",
+        "      address: k3s-vm-piglet.maas\n      sysctl:\n        vm.dirty_ratio: 500\n",
+      );
+    assert.notStrictEqual(broken, example);
+    writeFileSync(file, broken);
+    const result = run(file);
+    assert.strictEqual(result.status, 1, result.stdout + result.stderr);
+    assert.strictEqual(
+      result.stdout,
+      [
+        `${file}: node \`k3s-vm-fawn\`, \`address\`: \`k3s-vm-piglet.maas\` port 22 is already the SSH endpoint of node \`k3s-vm-piglet\``,
+        `${file}: cluster, \`sysctl.vm.swappiness\`: \`ten\` is not an integer (the kernel's proc_dointvec_minmax accepts 0..200)`,
+        `${file}: node \`k3s-vm-fawn\`, \`sysctl.vm.dirty_ratio\`: \`500\` is out of range (the kernel's proc_dointvec_minmax accepts 0..100)`,
+        "",
+      ].join("\n"),
     );
   });
 
