@@ -31,9 +31,15 @@ const Port = z.number().int().min(1).max(65535);
 const SYSCTL_KEY = /^[a-z0-9_]+(\.[a-z0-9_-]+)+$/;
 const SYSCTL_VALUE = /^[A-Za-z0-9._:/-]+( [A-Za-z0-9._:/-]+)*$/;
 
-/** A sysctl value from YAML: numbers are written as numbers, text kept as text. */
+/** A sysctl value from YAML: numbers are written as numbers, text kept as text. A YAML number
+ * above 2^53 (fs.file-max's 9223372036854775807) has already lost digits when zod sees it. */
 const SysctlValue = z
-  .union([z.number(), z.string()])
+  .union([
+    z.number().refine((n) => !Number.isInteger(n) || Number.isSafeInteger(n), {
+      message: "is a YAML number above 2^53, which loses its last digits; quote it",
+    }),
+    z.string(),
+  ])
   .transform((value) => String(value))
   .refine((value) => SYSCTL_VALUE.test(value), {
     message: "must be a number or words separated by single spaces",

@@ -147,6 +147,13 @@ describe("config: sysctl values against the kernel's proc handlers", () => {
     );
   });
 
+  it("refuses a YAML number that has lost digits (above 2^53); quoted, it is checked exactly", () => {
+    assert.deepStrictEqual(problemsWith({ "fs.file-max": 2 ** 63 }), [
+      "cluster, `sysctl.fs.file-max`: is a YAML number above 2^53, which loses its last digits; quote it",
+    ]);
+    assert.deepStrictEqual(problemsWith({ "fs.file-max": "9223372036854775807" }), []);
+  });
+
   it("keeps every table range inside its C type and names where it was read", () => {
     for (const [key, known] of Object.entries(KNOWN_SYSCTLS)) {
       const limits = KIND_LIMITS[known.kind];
