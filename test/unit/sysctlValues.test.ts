@@ -1,4 +1,6 @@
 import * as assert from "assert";
+import { readFileSync } from "fs";
+import { join } from "path";
 import { buildClusterSpec, ConfigError } from "../../config";
 import { KIND_LIMITS, KNOWN_SYSCTLS } from "../../config/sysctlKeys";
 import { kernelInteger } from "../../config/sysctlValues";
@@ -162,5 +164,13 @@ describe("config: sysctl values against the kernel's proc handlers", () => {
       assert.ok(limits.min <= min && min <= max && max <= limits.max, `${key}: ${min}..${max}`);
       assert.match(known.source, /^(mm|net|fs|kernel)\/\S+\.c /, key);
     }
+  });
+
+  it("is the list of keys the README gives for validate", () => {
+    const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+    const listed = Object.keys(KNOWN_SYSCTLS).map((key) =>
+      key.startsWith("vm.dirty_") ? "vm.dirty_*" : key,
+    );
+    for (const key of new Set(listed)) assert.ok(readme.includes(`\`${key}\``), key);
   });
 });
