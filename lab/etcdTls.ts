@@ -16,7 +16,8 @@ export const LAB_CLIENT_DIR = "etcd-client";
 
 const KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
-function ca(dir: string, name: "server-ca" | "peer-ca", cn: string): void {
+/** A self-signed CA pair `<dir>/<name>.crt|.key` (ECDSA P-256, as certutil makes them). */
+export function ca(dir: string, name: string, cn: string): void {
   run("openssl", [
     "req",
     "-x509",

@@ -152,12 +152,11 @@ export const FixtureSpec = z
     restartSeconds: z.number().min(0).max(600),
     // Port of the installer stand-in on every guest's 127.0.0.1.
     installerPort: z.number().int().min(1024).max(65535).default(8088),
-    // kubectl reports Ready=Unknown after a node has not heartbeated this long (K8s: 40).
-    nodeMonitorGracePeriodSeconds: z.number().min(1).default(40),
-    // How often a running k3s stand-in heartbeats its Node record.
-    heartbeatSeconds: z.number().min(1).default(5),
-    // Seconds a started k3s reports Ready=False before Ready=True.
-    readyDelaySeconds: z.number().min(0).default(1),
+    // kube-controller-manager's --node-monitor-grace-period (upstream: 40 s; K3s keeps it) and
+    // the kubelet's (kwok's) lease duration: a node whose k3s stops is Ready=Unknown after this.
+    nodeMonitorGracePeriodSeconds: z.number().int().min(5).default(40),
+    // Kubernetes manifests (files in lab/fixtures/workloads/) applied once every node is Ready.
+    workloads: z.array(z.string().regex(/^[a-z0-9-]+\.yaml$/)).default([]),
     // The etcd leader's learner/EtcdIsVoter loop period. K3s: manageTickerTime, 15 s
     // (pkg/etcd/etcd.go); a shorter one is a lab-only speed-up.
     etcdManageTickSeconds: z.number().min(1).max(60).default(15),

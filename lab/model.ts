@@ -43,8 +43,7 @@ export interface LabModel {
   restartSeconds: number;
   installerPort: number;
   nodeMonitorGracePeriodSeconds: number;
-  heartbeatSeconds: number;
-  readyDelaySeconds: number;
+  workloads: string[];
   etcdManageTickSeconds: number;
   realHostname: string;
   createdAt: string;
@@ -148,8 +147,7 @@ export function buildModel(f: FixtureSpec): LabModel {
     restartSeconds: f.restartSeconds,
     installerPort: f.installerPort,
     nodeMonitorGracePeriodSeconds: f.nodeMonitorGracePeriodSeconds,
-    heartbeatSeconds: f.heartbeatSeconds,
-    readyDelaySeconds: f.readyDelaySeconds,
+    workloads: f.workloads,
     etcdManageTickSeconds: f.etcdManageTickSeconds,
     realHostname: os.hostname(),
     createdAt: new Date().toISOString(),

@@ -221,11 +221,41 @@ has "The connection to the server 127.0.0.1:6443 was refused" && has "rc=1" && g
 capture 127.0.0.21 'k3s kubectl cordon k3s-vm-fawn; k3s kubectl get nodes | grep "^k3s-vm-fawn"; k3s kubectl uncordon k3s-vm-fawn; echo "unschedulable=$(k3s kubectl get node k3s-vm-fawn -o jsonpath="{.spec.unschedulable}")"'
 has "node/k3s-vm-fawn cordoned" && has "SchedulingDisabled" && has "node/k3s-vm-fawn uncordoned" && has "^unschedulable=$" &&
   pass "kubectl cordon/uncordon: SchedulingDisabled, then schedulable again" || fail "cordon: $(cat "$WORK/out")"
-mkdir -p .lab/shared/faults/k3s-vm-fawn && echo default/web-0 >.lab/shared/faults/k3s-vm-fawn/drain
-capture 127.0.0.21 'k3s kubectl drain k3s-vm-fawn --ignore-daemonsets --timeout=2s; echo rc=$?; k3s kubectl uncordon k3s-vm-fawn'
-rm -rf .lab/shared/faults/k3s-vm-fawn
-has "disruption budget" && has "global timeout reached: 2s" && has "rc=1" &&
-  pass "a drain blocked by faults/<node>/drain fails at its --timeout" || fail "drain fault: $(cat "$WORK/out")"
+# Real workloads (lab/fixtures/workloads, applied at lab up) and a real drain: the fixture's own
+# pods move; a pod under a budget that allows no eviction holds it until --timeout; a bare pod
+# (no controller) makes it fail without --force.
+capture 127.0.0.21 'k3s kubectl get pods -A --no-headers | wc -l; k3s kubectl get pdb web -o jsonpath="{.status.disruptionsAllowed}"'
+[ "$(head -1 "$WORK/out")" -ge 7 ] && [ "$(tail -1 "$WORK/out")" = 1 ] &&
+  pass "fixture workloads run: $(head -1 "$WORK/out") pods, web's budget allows 1 disruption" || fail "workloads: $(cat "$WORK/out")"
+capture 127.0.0.21 'k3s kubectl drain k3s-vm-fawn --ignore-daemonsets --delete-emptydir-data --timeout=60s; echo rc=$?; k3s kubectl get pods -A --field-selector spec.nodeName=k3s-vm-fawn --no-headers | grep -vc node-agent; k3s kubectl uncordon k3s-vm-fawn'
+has "node/k3s-vm-fawn drained" && has "^rc=0$" && grep -q '^0$' "$WORK/out" &&
+  pass "a real drain evicts k3s-vm-fawn's pods (the DaemonSet's stays)" || fail "drain: $(cat "$WORK/out")"
+ssh_to 127.0.0.21 'k3s kubectl apply -f -' >"$WORK/out" 2>&1 <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: pinned, namespace: default }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: pinned } }
+  template:
+    metadata: { labels: { app: pinned } }
+    spec:
+      nodeSelector: { kubernetes.io/hostname: k3s-vm-fawn }
+      containers: [{ name: pinned, image: registry.invalid/pinned:1 }]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: { name: pinned, namespace: default }
+spec: { minAvailable: 1, selector: { matchLabels: { app: pinned } } }
+EOF
+capture 127.0.0.21 'k3s kubectl wait --for=condition=Ready pod -l app=pinned --timeout=60s >/dev/null; k3s kubectl drain k3s-vm-fawn --ignore-daemonsets --delete-emptydir-data --timeout=5s; echo rc=$?; k3s kubectl uncordon k3s-vm-fawn; k3s kubectl delete deployment/pinned pdb/pinned'
+has "Cannot evict pod as it would violate the pod's disruption budget" && has "global timeout reached: 5s" && has "^rc=1$" &&
+  pass "a PodDisruptionBudget holds the drain until its --timeout (kubectl: global timeout reached: 5s)" || fail "PDB drain: $(cat "$WORK/out")"
+capture 127.0.0.21 'printf "apiVersion: v1\nkind: Pod\nmetadata: { name: bare, namespace: default }\nspec: { nodeName: k3s-vm-fawn, containers: [{ name: bare, image: registry.invalid/bare:1 }] }\n" | k3s kubectl apply -f - >/dev/null; k3s kubectl drain k3s-vm-fawn --ignore-daemonsets --delete-emptydir-data --timeout=10s; echo rc=$?; k3s kubectl uncordon k3s-vm-fawn; k3s kubectl delete pod bare --wait=false'
+has "cannot delete Pods that declare no controller" && has "^rc=1$" &&
+  pass "a bare pod makes the drain fail without --force" || fail "bare pod drain: $(cat "$WORK/out")"
+capture 127.0.0.23 'k3s kubectl get nodes; echo rc=$?; ls /etc/rancher/k3s/'
+has "^rc=0$" && has "k3s.yaml" && pass "k3s kubectl on a server uses /etc/rancher/k3s/k3s.yaml" || fail "kubeconfig: $(cat "$WORK/out")"
 capture 127.0.0.21 'systemctl restart ssh; echo rc=$?'
 has "not managed in the lab" && pass "systemctl refuses units other than k3s" || fail "systemctl ssh: $(cat "$WORK/out")"
 

@@ -6,6 +6,8 @@ import * as path from "path";
 import { down } from "./down";
 import { LAB_CLIENT_DIR, issueLabClient, issueServerCerts, makeEtcdCAs } from "./etcdTls";
 import { logEvent } from "./events";
+import { KUBE_CA_DIR, makeKubeCAs } from "./kubeTls";
+import { applyWorkloads } from "./workloads";
 import { loadFixture } from "./fixture";
 import { prepareHost } from "./hostfiles";
 import { GuestHost, LabHost, LabModel, buildModel } from "./model";
@@ -51,13 +53,22 @@ function preflight(model: LabModel): void {
   }
 }
 
+const KUBE_TOOLS = [
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kubectl",
+  "kwok",
+  "kwok-stages.yaml",
+];
+
 function writeShared(model: LabModel): void {
   for (const d of ["ctl", "state", "logs", "lib", "bin", "installer"]) {
     fs.mkdirSync(path.join(SHARED, d), { recursive: true });
   }
   fs.writeFileSync(path.join(SHARED, "fixture.json"), JSON.stringify(model, null, 1) + "\n");
   // units.py too: the systemctl stand-in reads unit files as the supervisor does.
-  for (const lib of ["lablib.py", "labetcd.py", "units.py"]) {
+  for (const lib of ["lablib.py", "labetcd.py", "labkube.py", "units.py"]) {
     fs.copyFileSync(path.join(LAB_SRC, "runtime", lib), path.join(SHARED, "lib", lib));
   }
   for (const tool of ["lab-event", "lab-refuse"]) {
@@ -83,6 +94,22 @@ function writeShared(model: LabModel): void {
     fs.copyFileSync(path.join(etcdBin, tool), path.join(SHARED, "bin", tool));
     fs.chmodSync(path.join(SHARED, "bin", tool), 0o755);
   }
+  // The Kubernetes control plane, kubectl and kwok built by scripts/kube.sh (never on a guest's
+  // PATH: `k3s kubectl` runs this kubectl). Hard links where the cache is on the same file system.
+  const kubeBin = run("bash", [path.join(REPO, "scripts", "kube.sh")])
+    .trim()
+    .split("\n")
+    .at(-1)!;
+  fs.mkdirSync(path.join(SHARED, "bin", "kube"), { recursive: true });
+  for (const tool of KUBE_TOOLS) {
+    const to = path.join(SHARED, "bin", "kube", tool);
+    try {
+      fs.linkSync(path.join(kubeBin, tool), to);
+    } catch {
+      fs.copyFileSync(path.join(kubeBin, tool), to);
+    }
+  }
+  makeKubeCAs(path.join(SHARED, KUBE_CA_DIR));
   fs.writeFileSync(EVENTS, "");
   fs.symlinkSync(path.relative(LAB, EVENTS), path.join(LAB, "events.jsonl"));
 }
@@ -191,6 +218,8 @@ async function bringUp(model: LabModel, record: RunRecord, fixtureFile: string):
       await waitFor(`${h.name} on ${h.address}:${port}`, () => tcpOpen(h.address, port), 20_000);
     }
   }
+  const firstServer = guests.find((g) => g.role === "server");
+  if (firstServer) await applyWorkloads(pidOf(firstServer), model.workloads);
 }
 
 export async function up(fixtureFile: string): Promise<LabModel> {

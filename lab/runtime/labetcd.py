@@ -34,7 +34,6 @@ BIN = os.path.join(lablib.SHARED, "bin")
 # fdatasync on one member); the shared binary itself is every guest's.
 LOCAL_ETCD = "/usr/local/libexec/k3s-lab/etcd"
 LAB_CLIENT = os.path.join(lablib.SHARED, "etcd-client")
-STATUS_PREFIX = "/registry/k3s-lab/etcd-status/"
 CRITICAL_PREFIX = "/registry/k3s-lab/critical-config/"
 NODE_NAME_ANNOTATION = "etcd.k3s.cattle.io/node-name"
 NODE_ADDRESS_ANNOTATION = "etcd.k3s.cattle.io/node-address"
@@ -227,24 +226,23 @@ def member_status(url):
     return None
 
 
-def set_condition(put, get, node, kind, message):
+def set_condition(read, write, node, kind, message):
     """setEtcdStatusCondition(): a change stamps both times; the same condition only its
     heartbeat, and only once it is older than 5 minutes."""
     status, reason, default_msg = CONDITIONS[kind]
     new = {"type": "EtcdIsVoter", "status": status, "reason": reason,
            "message": message or default_msg}
-    old = get(STATUS_PREFIX + node)
+    old = read(node)
     now = lablib.now_iso()
     if old and all(old.get(k) == new[k] for k in ("status", "reason", "message")):
         age = time.time() - iso_seconds(old.get("lastHeartbeatTime", now))
         if age < HEARTBEAT_INTERVAL:
             return
-        old["lastHeartbeatTime"] = now
-        put(STATUS_PREFIX + node, old)
+        write(node, dict(old, lastHeartbeatTime=now))
         return
     new["lastHeartbeatTime"] = now
     new["lastTransitionTime"] = now
-    put(STATUS_PREFIX + node, new)
+    write(node, new)
 
 
 def iso_seconds(ts):
@@ -252,9 +250,10 @@ def iso_seconds(ts):
     return datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
-def manage_once(cfg, nodes, put, get, hold_promotion):
-    """One tick of manageLearners(), on the etcd leader only. `nodes` are the etcd nodes'
-    records (name, etcdName); hold_promotion(node name, from the member's name) is a lab fault."""
+def manage_once(cfg, nodes, read, write, hold_promotion):
+    """One tick of manageLearners(), on the etcd leader only. `nodes` are the etcd Nodes (name,
+    etcdName from K3s's annotation); read(node)/write(node, condition) get and set the Node's
+    EtcdIsVoter condition; hold_promotion(node name, from the member's name) is a lab fault."""
     status = local_status(cfg)
     if status.get("header", {}).get("member_id") != status.get("leader"):
         return
@@ -281,10 +280,10 @@ def manage_once(cfg, nodes, put, get, hold_promotion):
             "failed to check etcd member status: member has no client URL"
         if problem:
             kind, message = "unhealthy", problem
-        set_condition(put, get, node["name"], kind, message)
+        set_condition(read, write, node["name"], kind, message)
     for n in nodes:
         if not is_member[n["name"]]:
-            set_condition(put, get, n["name"], "unjoined", "")
+            set_condition(read, write, n["name"], "unjoined", "")
 
 
 # --- critical configuration (Cluster.bootstrap -> compareConfig) ------------------------------

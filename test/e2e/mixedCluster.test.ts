@@ -1,5 +1,4 @@
 import * as assert from "assert";
-import { mkdirSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { LabEvent } from "../../lab/events";
 import { stackFileForFixture } from "../../lab/stackFile";
@@ -14,6 +13,7 @@ import {
 } from "./harness";
 import { downIntervals, Interval } from "./rollChecks";
 import { sh } from "./postCluster";
+import { kubectlApply, pinnedUnderBudget, waitPodsReady } from "./workloads";
 import { editStack } from "./stackEdit";
 
 const MIXED = join(REPO, "lab", "fixtures", "mixed.yaml");
@@ -21,7 +21,6 @@ const TOKEN = "lab-mixed-token-not-secret";
 const SERVERS = ["k3s-vm-pve", "k3s-vm-piglet", "k3s-vm-fawn"];
 const AGENT = "k3s-agent-pve";
 const NODES = [...SERVERS, AGENT];
-const FAULT_DIR = join(REPO, ".lab", "shared", "faults");
 const PVE = { address: "127.0.0.21", name: "k3s-vm-pve" };
 /** The owner cordoned this node by hand before the first roll. */
 const BY_HAND = "k3s-vm-fawn";
@@ -183,8 +182,9 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
   it("a drain that cannot finish stops the roll at that node, uncordons it and restarts nothing; a re-run completes", async () => {
     labDown();
     labUp(MIXED);
-    mkdirSync(join(FAULT_DIR, "k3s-vm-piglet"), { recursive: true });
-    writeFileSync(join(FAULT_DIR, "k3s-vm-piglet", "drain"), "default/web-0\n");
+    // A real PodDisruptionBudget that allows no eviction of the one pod pinned to k3s-vm-piglet.
+    kubectlApply(PVE.address, PVE.name, pinnedUnderBudget("k3s-vm-piglet"));
+    waitPodsReady(PVE.address, PVE.name, "pinned");
     const blocked = mixedWorkspace("e2e-drain-blocked", {
       roll: { drain: true, drainTimeoutSeconds: 10 },
     });
@@ -213,7 +213,7 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
     );
     assert.deepStrictEqual(schedulability(), allSchedulable);
 
-    rmSync(join(FAULT_DIR, "k3s-vm-piglet"), { recursive: true });
+    sh(PVE.address, PVE.name, "k3s kubectl delete deployment/pinned pdb/pinned");
     const again = await blocked.up();
     assert.strictEqual(again.status, 0, again.output);
     for (const node of NODES) {
