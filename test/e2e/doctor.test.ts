@@ -253,8 +253,12 @@ describe("e2e: the doctor reads the lab's cluster live", function () {
     const started = Date.now();
     while (!stderr.includes(`fio on ${g.name}`) && Date.now() - started < 60_000)
       await new Promise((r) => setTimeout(r, 200));
-    await new Promise((r) => setTimeout(r, 3000));
-    const during = leftovers(g);
+    // fio lays out its file first; on a loaded 2-core machine that can take some seconds.
+    let during = leftovers(g);
+    for (let i = 0; i < 60 && !/\.k3s-homelab-doctor-fio\./.test(during); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      during = leftovers(g);
+    }
     assert.match(during, /\.k3s-homelab-doctor-fio\./, "fio was not running");
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     child.kill("SIGINT");

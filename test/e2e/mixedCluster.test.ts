@@ -13,7 +13,7 @@ import {
 } from "./harness";
 import { downIntervals, Interval } from "./rollChecks";
 import { sh } from "./postCluster";
-import { kubectlApply, pinnedUnderBudget, waitPodsReady } from "./workloads";
+import { barePod, kubectlApply, pinnedUnderBudget, waitPodsReady } from "./workloads";
 import { editStack } from "./stackEdit";
 
 const MIXED = join(REPO, "lab", "fixtures", "mixed.yaml");
@@ -47,6 +47,22 @@ function schedulability(): Record<string, string> {
 }
 
 const allSchedulable = Object.fromEntries(NODES.map((n) => [n, "/"]));
+
+/** Waits until the API reports `node`'s Ready condition as `status`. */
+async function waitReadyStatus(node: string, status: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = "";
+  while (Date.now() < deadline) {
+    seen = sh(
+      PVE.address,
+      PVE.name,
+      `k3s kubectl get node ${node} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`,
+    );
+    if (seen === status) return;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  assert.fail(`${node}: Ready=${seen}, not ${status}, after ${timeoutMs / 1000} s`);
+}
 
 function mixedWorkspace(name: string, cluster: Record<string, unknown>): Workspace {
   const stack = stackFileForFixture(name, MIXED, {
@@ -214,6 +230,21 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
     assert.deepStrictEqual(schedulability(), allSchedulable);
 
     sh(PVE.address, PVE.name, "k3s kubectl delete deployment/pinned pdb/pinned");
+
+    // A pod without a controller: kubectl refuses to drain without --force, which the tool never
+    // passes; the roll stops at once, uncordons the node and restarts nothing.
+    kubectlApply(PVE.address, PVE.name, barePod("k3s-vm-piglet"));
+    waitPodsReady(PVE.address, PVE.name, "bare");
+    const bareMark = eventMark();
+    const refused = await blocked.up();
+    assert.strictEqual(refused.status, 1);
+    assert.match(
+      refused.output,
+      /k3s-vm-piglet: FAILED: drain of k3s-vm-piglet failed \(.*cannot delete Pods that declare no controller.*default\/bare.*\) \(this tool never drains with --force: delete or move those pods, or run them under a controller\); uncordoned it again; nothing was restarted/,
+    );
+    assert.deepStrictEqual(downIntervals(eventsSince(bareMark), NODES), []);
+    assert.deepStrictEqual(schedulability(), allSchedulable);
+    sh(PVE.address, PVE.name, "k3s kubectl delete pod bare");
     const again = await blocked.up();
     assert.strictEqual(again.status, 0, again.output);
     for (const node of NODES) {
@@ -225,5 +256,35 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
       assert.strictEqual(version, "v1.33.6+k3s1", node);
     }
     assert.deepStrictEqual(schedulability(), allSchedulable);
+  });
+  it("a node the controller-manager marks NotReady while its K3s is down: nothing restarts; started again, the roll completes", async () => {
+    labDown();
+    labUp(MIXED);
+    const ws2 = mixedWorkspace("e2e-notready", { roll: { drain: true, drainTimeoutSeconds: 60 } });
+    const agent = { address: "127.0.0.24", name: AGENT };
+    sh(agent.address, agent.name, "systemctl stop k3s-agent");
+    const stopped = Date.now();
+    // The real node-lifecycle controller: Unknown once the lease is older than
+    // --node-monitor-grace-period (the fixture's nodeMonitorGracePeriodSeconds, 40 s).
+    await waitReadyStatus(AGENT, "Unknown", 120_000);
+    const after = (Date.now() - stopped) / 1000;
+    assert.ok(after >= 30, `${AGENT} was Unknown after only ${after} s`);
+    assert.strictEqual(
+      sh(
+        PVE.address,
+        PVE.name,
+        `k3s kubectl get node ${AGENT} -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}'`,
+      ),
+      "Kubelet stopped posting node status.",
+    );
+    const mark = eventMark();
+    const run = await ws2.up();
+    assert.strictEqual(run.status, 1, run.output);
+    assert.match(run.output, new RegExp(`${AGENT}`));
+    assert.deepStrictEqual(downIntervals(eventsSince(mark), NODES), []);
+    sh(agent.address, agent.name, "systemctl start k3s-agent");
+    await waitReadyStatus(AGENT, "True", 60_000);
+    const again = await ws2.up();
+    assert.strictEqual(again.status, 0, again.output);
   });
 });

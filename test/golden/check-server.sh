@@ -43,6 +43,7 @@ EOF
   if [ "$elapsed" -ge "$next_report" ]; then say "waiting for etcd (${elapsed}s): ${bad#; }"; next_report=$(( elapsed + 15 )); fi
   sleep 3
 done
-notready=$(k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -v '=True$' || true)
+ready=$(k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}') || fail "the API does not answer the node list (kubectl's error above)"
+notready=$(printf '%s\n' "$ready" | grep -v '=True$' | grep . || true)
 [ -z "$notready" ] || fail "nodes not Ready: $(echo $notready); refusing to restart $WHO"
 say "cluster healthy: $healthy/$voters voting etcd members, leader $leader, all nodes Ready"

@@ -26,6 +26,10 @@ log=$(mktemp); rc=$(mktemp)
 if [ "$(cat "$rc")" = 0 ]; then
   rm -f "$log" "$rc"; say "drained $NODE_NAME"; echo "record drained"
 else
-  last=$(grep -v "^evicting pod" "$log" | tail -n 1); rm -f "$log" "$rc"
-  fail "drain of $NODE_NAME did not finish in 300s ($last); $(undo); nothing was restarted, though the new K3s binary and config may already be on disk for its next restart"
+  last=$(grep -v "^evicting pod" "$log" | tail -n 1)
+  if grep -q "global timeout reached" "$log"; then what="did not finish in 300s"; else what="failed"; fi
+  hint=""
+  if grep -q "declare no controller" "$log"; then hint=" (this tool never drains with --force: delete or move those pods, or run them under a controller)"; fi
+  rm -f "$log" "$rc"
+  fail "drain of $NODE_NAME $what ($last)$hint; $(undo); nothing was restarted, though the new K3s binary and config may already be on disk for its next restart"
 fi
