@@ -8,14 +8,30 @@ import { LabModel } from "./model";
 import { SHARED } from "./paths";
 import { loadRun } from "./runrecord";
 import { tryRun } from "./sh";
-import { alive } from "./supervisors";
+import { alive, processesIn } from "./supervisors";
+
+/** Resident memory of every process in a host's namespaces (sshd, etcd, the Kubernetes
+ * components, kwok...), in MiB; shared pages count once per process, so this is an upper bound. */
+function residentMiB(inodes: number[]): number {
+  let kib = 0;
+  for (const pid of processesIn(new Set(inodes))) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) kib += Number(m[1]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return Math.round(kib / 1024);
+}
 
 export function status(): string {
   const record = loadRun();
   if (!record) return "lab: down";
   const model = JSON.parse(fs.readFileSync(path.join(SHARED, "fixture.json"), "utf8")) as LabModel;
   const lines = [`lab: up (fixture ${record.fixture}, since ${record.startedAt})`];
-  lines.push("HOST               ADDRESS       SUPERVISOR  POWER    PHASE          K3S");
+  lines.push("HOST               ADDRESS       SUPERVISOR  POWER    PHASE          RSS MiB  K3S");
+  let total = 0;
   for (const h of record.hosts) {
     let st: Record<string, unknown> = {};
     try {
@@ -28,6 +44,8 @@ export function status(): string {
       .filter(([, u]) => u.state && u.state !== "inactive")
       .map(([n, u]) => `${n} ${u.state}${u.version ? ` ${u.version}` : ""}`)
       .join(", ");
+    const rss = residentMiB(h.inodes);
+    total += rss;
     lines.push(
       [
         h.name.padEnd(18),
@@ -35,10 +53,12 @@ export function status(): string {
         (alive(h.pid) ? `pid ${h.pid}` : "DEAD").padEnd(11),
         String(st.power ?? "?").padEnd(8),
         String(st.phase ?? "?").padEnd(14),
+        String(rss).padStart(7),
         k3s || "-",
       ].join(" "),
     );
   }
+  lines.push(`resident memory of all test hosts: ${total} MiB`);
   const endpoints = model.hosts
     .filter((h) => h.kind === "guest" && h.role === "server")
     .map((h) => `https://${h.address}:2379`)
