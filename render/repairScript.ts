@@ -1,6 +1,6 @@
 import { ETCD_FUNCTIONS } from "./etcdApi";
 import { header, k3sUnit, RollTarget, unitWhyFunction } from "./step";
-import { awaitReadyFunction, unitJobLines } from "./unitJobs";
+import { awaitReadyFunction, unitJobLines, unitSnapshotLines } from "./unitJobs";
 
 /**
  * Guest, in repair mode, before the roll: restarts the node's K3s only when it is unhealthy: the
@@ -21,9 +21,10 @@ export function renderRepairScript(
     unitWhyFunction(target.role),
     awaitReadyFunction(target.role, timeoutSeconds),
     ...(target.role === "server" ? [ETCD_FUNCTIONS] : []),
-    `if ! systemctl is-active -q ${u}; then`,
-    `  say "repair: ${u} is not running: starting it"`,
-    ...unitJobLines(target.role, "start", "repair: ").map((l) => `  ${l}`),
+    ...unitSnapshotLines(target.role),
+    'if [ "$now_state" != active ]; then',
+    `  say "repair: ${u} is not running ($now_state): starting it"`,
+    ...unitJobLines(target.role, "start", "repair: ", "snapshot").map((l) => `  ${l}`),
     `  echo "record repaired started ${u}"`,
     ...(target.role === "server"
       ? [

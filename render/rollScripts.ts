@@ -5,7 +5,7 @@ import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
 import { commitStagedFile, prelude, shellQuote, stageFile } from "./shell";
 import { header, k3sUnit, RollTarget, unitAgeLines, unitWhyFunction } from "./step";
 import { carriedEnvLines, unitEnvFile } from "./installerEnv";
-import { awaitReadyFunction, unitJobLines } from "./unitJobs";
+import { awaitReadyFunction, unitJobLines, unitSnapshotLines } from "./unitJobs";
 import { VKEY_FUNCTION, versionKey } from "./versionShell";
 
 /** Default for `cluster.roll.keepSnapshots`: how many of this tool's own snapshots a server keeps
@@ -110,9 +110,10 @@ export function renderRestartScript(target: RollTarget, timeoutSeconds: number):
     "# The unit's own last words, for the failure message.",
     unitWhyFunction(target.role),
     awaitReadyFunction(target.role, timeoutSeconds),
-    `if ! systemctl is-active -q ${u}; then`,
-    `  say "${u} is not running: starting it"`,
-    ...unitJobLines(target.role, "start", "").map((l) => `  ${l}`),
+    ...unitSnapshotLines(target.role),
+    'if [ "$now_state" != active ]; then',
+    `  say "${u} is not running ($now_state): starting it"`,
+    ...unitJobLines(target.role, "start", "", "snapshot").map((l) => `  ${l}`),
     "  exit 0",
     "fi",
     ...unitAgeLines(target.role),

@@ -42,12 +42,34 @@ export function awaitReadyFunction(role: NodeRole, timeoutSeconds: number): stri
 }
 
 /** Shell lines that queue `systemctl VERB --no-block` for the K3s unit and wait, bounded, for
- * READY (needs `why` and `await_ready`); `failure` prefixes the message when queuing fails. */
-export function unitJobLines(role: NodeRole, verb: "start" | "restart", failure: string): string[] {
+ * READY (needs `why` and `await_ready`); `failure` prefixes the message when queuing fails.
+ * `before: "read"` reads the unit's ActiveEnterTimestampMonotonic first; `"snapshot"` uses the
+ * `$before` that `unitSnapshotLines` read together with the state the caller tested. */
+export function unitJobLines(
+  role: NodeRole,
+  verb: "start" | "restart",
+  failure: string,
+  before: "read" | "snapshot" = "read",
+): string[] {
   const u = k3sUnit(role);
   return [
-    `before=$(systemctl show -p ActiveEnterTimestampMonotonic --value ${u})`,
+    ...(before === "read"
+      ? [`before=$(systemctl show -p ActiveEnterTimestampMonotonic --value ${u})`]
+      : []),
     `systemctl ${verb} --no-block ${u} || fail "${failure}systemctl ${verb} ${u} failed: $(why)"`,
     'await_ready "$before"',
+  ];
+}
+
+/** Shell lines that read, in one `systemctl show`, the K3s unit's state (`$now_state`) and its
+ * ActiveEnterTimestampMonotonic (`$before`, for await_ready). Read apart, a unit that became
+ * active between the two reads (an agent finishing its start at boot) would never look started:
+ * the wait would see the timestamp it began with and time out while the unit runs. */
+export function unitSnapshotLines(role: NodeRole): string[] {
+  const u = k3sUnit(role);
+  return [
+    `snapshot=$(systemctl show -p ActiveState,ActiveEnterTimestampMonotonic ${u})`,
+    "now_state=$(printf '%s\\n' \"$snapshot\" | sed -n 's/^ActiveState=//p')",
+    "before=$(printf '%s\\n' \"$snapshot\" | sed -n 's/^ActiveEnterTimestampMonotonic=//p')",
   ];
 }

@@ -28,9 +28,11 @@ await_ready() {
 T=/var/lib/rancher/k3s/server/tls/etcd
 etcd_api() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 5 --cacert "$T/server-ca.crt" --cert "$T/client.crt" --key "$T/client.key" -X POST -d '{}' "https://$h:2382/v3/$1" 2>/dev/null && return 0; done; return 1; }
 etcd_local() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 3 "http://$h:2381/$1" 2>/dev/null && return 0; done; return 1; }
-if ! systemctl is-active -q k3s; then
-  say "repair: k3s is not running: starting it"
-  before=$(systemctl show -p ActiveEnterTimestampMonotonic --value k3s)
+snapshot=$(systemctl show -p ActiveState,ActiveEnterTimestampMonotonic k3s)
+now_state=$(printf '%s\n' "$snapshot" | sed -n 's/^ActiveState=//p')
+before=$(printf '%s\n' "$snapshot" | sed -n 's/^ActiveEnterTimestampMonotonic=//p')
+if [ "$now_state" != active ]; then
+  say "repair: k3s is not running ($now_state): starting it"
   systemctl start --no-block k3s || fail "repair: systemctl start k3s failed: $(why)"
   await_ready "$before"
   echo "record repaired started k3s"

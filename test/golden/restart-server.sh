@@ -25,9 +25,11 @@ await_ready() {
     sleep 2
   done
 }
-if ! systemctl is-active -q k3s; then
-  say "k3s is not running: starting it"
-  before=$(systemctl show -p ActiveEnterTimestampMonotonic --value k3s)
+snapshot=$(systemctl show -p ActiveState,ActiveEnterTimestampMonotonic k3s)
+now_state=$(printf '%s\n' "$snapshot" | sed -n 's/^ActiveState=//p')
+before=$(printf '%s\n' "$snapshot" | sed -n 's/^ActiveEnterTimestampMonotonic=//p')
+if [ "$now_state" != active ]; then
+  say "k3s is not running ($now_state): starting it"
   systemctl start --no-block k3s || fail "systemctl start k3s failed: $(why)"
   await_ready "$before"
   exit 0
