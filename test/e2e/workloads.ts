@@ -34,7 +34,7 @@ spec: { minAvailable: 1, selector: { matchLabels: { app: pinned } } }
 export function barePod(node: string): string {
   return `apiVersion: v1
 kind: Pod
-metadata: { name: bare, namespace: default }
+metadata: { name: bare, namespace: default, labels: { app: bare } }
 spec:
   nodeName: ${node}
   containers: [{ name: bare, image: registry.invalid/bare:1 }]
