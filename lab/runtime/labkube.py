@@ -391,6 +391,29 @@ def ready_status(kubelet, node):
                  if c.get("type") == "Ready"), None)
 
 
+def resync_pods(kubelet, node):
+    """After a restart the kubelet's status manager reports its pods' status again
+    (pkg/kubelet/status/status_manager.go `syncPod`): their containers still run, so the pods the
+    node-lifecycle controller marked not Ready while the node was Unknown (pkg/controller/util/node
+    `MarkPodsNotReady`) are Ready again. kwok's stages only make Pending pods Ready."""
+    code, out = kubelet.call("GET", f"/api/v1/pods?fieldSelector=spec.nodeName%3D{node}")
+    if code != 200:
+        return
+    now = lablib.now_iso().split(".")[0] + "Z"
+    for pod in out.get("items", []):
+        st = pod.get("status", {})
+        ready = next((c.get("status") for c in st.get("conditions", []) if c.get("type") == "Ready"),
+                     None)
+        if st.get("phase") != "Running" or ready == "True" or pod["metadata"].get("deletionTimestamp"):
+            continue
+        conditions = [{"type": t, "status": "True", "lastTransitionTime": now}
+                      for t in ("Ready", "ContainersReady")]
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        kubelet.call("PATCH", f"/api/v1/namespaces/{ns}/pods/{name}/status",
+                     {"status": {"conditions": conditions}},
+                     "application/strategic-merge-patch+json")
+
+
 # --- conditions K3s sets (EtcdIsVoter) ------------------------------------------------------
 def etcd_nodes(admin):
     """The etcd nodes as manageLearners() lists them (label node-role.kubernetes.io/etcd=true),

@@ -394,6 +394,10 @@ def run_service(role, flags):
             labkube.stop_all(children)
             sys.exit(1)
         time.sleep(0.5)
+    try:
+        labkube.resync_pods(kubelet, identity[0])
+    except (OSError, ValueError) as e:
+        logline("warning", f"could not report the pods' status again: {e}")
     lablib.ctl(NODE_NAME, {"op": "notify", "unit": os.environ.get("NOTIFY_UNIT", "k3s"),
                            "pid": os.getpid(), "info": {"version": VERSION, "startedAt": started}})
     logline("info", f"k3s {role} is up and running")
