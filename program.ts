@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HomelabCluster, nodeConfigYaml } from "./components";
 import { ConfigError } from "./config";
 import { readClusterFromStack } from "./config/fromPulumi";
-import { formatPlan, preflight } from "./plan";
+import { formatPlan, fsyncGateLine, preflight } from "./plan";
 import { probeCluster } from "./probe/probeCluster";
 
 /** Problems are shown as a list without a stack trace. */
@@ -37,7 +37,7 @@ export async function homelabProgram() {
   );
   for (const warning of verdict.warnings) pulumi.log.warn(warning);
   if (verdict.errors.length > 0) refuse("preflight refused the roll", verdict.errors);
-  pulumi.log.info(formatPlan(verdict.plan, verdict.repairs, spec.roll.drain));
+  pulumi.log.info(formatPlan(verdict.plan, verdict.repairs, spec.roll.drain, fsyncGateLine(spec)));
 
   const repair = spec.roll.repair
     ? Object.fromEntries(verdict.repairs.map((r) => [r.node, r.reason]))

@@ -114,7 +114,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
         );
       }
     }
-    for (const { node, gateVia } of rollPlan(spec)) {
+    for (const { node, gateVia, fsyncVia } of rollPlan(spec)) {
       const host = spec.hosts.find((h) => h.name === node.host)!;
       previous = this.nodes[node.name] = new K3sNode(
         node.name,
@@ -123,6 +123,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
           cluster: spec,
           host,
           gateVia,
+          fsyncVia,
           privateKey,
           token: secrets.token,
           agentToken: secrets.agentToken,

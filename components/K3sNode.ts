@@ -10,6 +10,7 @@ import {
   renderDiskCheckScript,
   renderDiskScript,
   renderDrainScript,
+  renderFsyncGateScript,
   renderGateScript,
   renderK3sConfig,
   renderPrepareScript,
@@ -32,6 +33,9 @@ export interface K3sNodeArgs {
   readonly host: SshEndpoint & { readonly name: string };
   /** The server whose API the gate asks (the node itself when it is a server). */
   readonly gateVia: SshEndpoint;
+  /** The servers whose etcd members' WAL fsync p99 must be under `roll.maxFsyncP99Ms` before
+   * anything on this node changes (the other servers, for a server); default none. */
+  readonly fsyncVia?: readonly (SshEndpoint & { readonly name: string })[];
   /** The SSH private key (a secret). */
   readonly privateKey: pulumi.Input<string>;
   /** The cluster token (a secret). */
@@ -85,9 +89,10 @@ export function dialLimitFor(timeoutSeconds: number): number {
 }
 
 /**
- * One K3s node's roll, in order: a cluster health check, the token files, prepare (snapshot,
- * install without starting), disk options with one `qm reboot`, K3s restart when still needed,
- * and the gate. Every step checks live state first and changes only what differs.
+ * One K3s node's roll, in order: a cluster health check, for a server the fsync gate on every
+ * other server, the token files, prepare (snapshot, install without starting), disk options with
+ * one `qm reboot`, K3s restart when still needed, and the gate. Every step checks live state
+ * first and changes only what differs.
  */
 export class K3sNode extends pulumi.ComponentResource {
   /** The last step of this node's roll: the next node's roll waits for it. */
@@ -131,6 +136,26 @@ export class K3sNode extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: args.after },
     );
+    // Each other member's WAL fsync, read on its own server (K3s serves etcd's metrics on
+    // loopback only), before anything here changes. Same triggers as the check.
+    const fsyncGates = (args.fsyncVia ?? []).map(
+      (other) =>
+        new command.remote.Command(
+          `${name}-fsync-${other.name}`,
+          {
+            ...COMMON_COMMAND_ARGS,
+            connection: sshConnection(other, args.privateKey),
+            create: withRepairs(
+              renderFsyncGateScript(target, other.name, {
+                maxP99Ms: cluster.roll.maxFsyncP99Ms,
+                waitSeconds: cluster.gateTimeoutSeconds,
+              }),
+              args.repairs,
+            ),
+          },
+          { parent: this, dependsOn: [check] },
+        ),
+    );
     const token = new command.remote.Command(
       `${name}-token`,
       {
@@ -141,7 +166,11 @@ export class K3sNode extends pulumi.ComponentResource {
         logging: "none",
         delete: leaves("the K3s token files in /etc/rancher/k3s"),
       },
-      { parent: this, dependsOn: [check], additionalSecretOutputs: ["stdout", "stderr"] },
+      {
+        parent: this,
+        dependsOn: fsyncGates.length > 0 ? fsyncGates : [check],
+        additionalSecretOutputs: ["stdout", "stderr"],
+      },
     );
     const prepare = new command.remote.Command(
       `${name}-prepare`,

@@ -1,4 +1,5 @@
 export * from "./build";
+export * from "./etcdThresholds";
 export * from "./k3sKeys";
 export * from "./problems";
 export * from "./schema";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { WAL_FSYNC_P99_FAIL_MS } from "./etcdThresholds";
 import { K3S_VERSION_PATTERN } from "./version";
 
 /** Names become Pulumi resource names and Kubernetes node names: an RFC 1123 label that starts
@@ -93,6 +94,10 @@ export const RollConfig = z.strictObject({
   // How many of this tool's pre-change etcd snapshots each server keeps (K3s never prunes
   // snapshots saved with a name); older ones are deleted after a new one is saved.
   keepSnapshots: z.number().int().min(1).max(100).default(5),
+  // Before a server's roll, every other etcd member's WAL fsync p99 over a short window must be
+  // at most this (ms; the doctor's fail threshold), or the roll waits, then stops: a slow quorum
+  // must not lose a member too. etcd's histogram has no bound above 8192 ms.
+  maxFsyncP99Ms: z.number().int().min(1).max(8192).default(WAL_FSYNC_P99_FAIL_MS),
 });
 export type RollConfig = z.infer<typeof RollConfig>;
 
@@ -121,7 +126,8 @@ export const ClusterConfig = z.strictObject({
     .string()
     .regex(/^https?:\/\/\S+$/, "must be an http(s) URL")
     .default(DEFAULT_INSTALLER_URL),
-  // Longest wait, in seconds, for a restarted node to come back Ready at the expected version.
+  // Longest wait, in seconds, for a restarted node to come back Ready at the expected version,
+  // and for a slow etcd member's WAL fsync to recover before a server's roll.
   gateTimeoutSeconds: z.number().int().min(30).max(7200).default(600),
   // The order nodes roll in (servers still go before agents). Pulumi does not keep the order of
   // config keys, so without it nodes roll in alphabetical order.
@@ -134,6 +140,7 @@ export const ClusterConfig = z.strictObject({
     drain: false,
     drainTimeoutSeconds: 300,
     keepSnapshots: 5,
+    maxFsyncP99Ms: WAL_FSYNC_P99_FAIL_MS,
   }),
 });
 export type ClusterConfig = z.infer<typeof ClusterConfig>;

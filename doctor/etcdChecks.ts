@@ -1,3 +1,4 @@
+import { MIN_WINDOW_OBSERVATIONS } from "../config/etcdThresholds";
 import { EtcdMember, NodeObservation } from "../probe/observations";
 import { Check, check, formatBytes, formatMs } from "./check";
 import { EtcdMetrics } from "./prometheus";
@@ -13,9 +14,6 @@ import {
   walFsyncVerdict,
 } from "./thresholds";
 
-/** Fewer syncs than this since the last run say little: the lifetime histogram is judged. */
-export const MIN_WINDOW_OBSERVATIONS = 20;
-
 export interface Window {
   readonly buckets: readonly Bucket[];
   /** e.g. `since etcd start` or `since last run`. */
@@ -24,7 +22,8 @@ export interface Window {
 
 /**
  * The observations to judge: those since the last run when the same etcd process recorded
- * enough of them (like `rate()` over the time between runs), else all since etcd started.
+ * enough of them (MIN_WINDOW_OBSERVATIONS; like `rate()` over the time between runs), else all
+ * since etcd started.
  */
 export function chooseWindow(
   now: readonly Bucket[],

@@ -1,10 +1,11 @@
+import { WAL_FSYNC_P99_FAIL_MS, WAL_FSYNC_P99_WARN_MS } from "../config/etcdThresholds";
 import { Verdict } from "./check";
 
 /** etcd's guidance (and the post's lesson 3): WAL fsync p99 under 10 ms, backend commit p99
  * under 25 ms. Above 100 ms a member misses heartbeats and elections follow. */
 export const THRESHOLDS = {
-  walFsyncP99WarnMs: 10,
-  walFsyncP99FailMs: 100,
+  walFsyncP99WarnMs: WAL_FSYNC_P99_WARN_MS,
+  walFsyncP99FailMs: WAL_FSYNC_P99_FAIL_MS,
   commitP99WarnMs: 25,
   /** etcd's documented fio check: fdatasync p99 under 10 ms. */
   fioP99WarnMs: 10,

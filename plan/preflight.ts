@@ -16,6 +16,7 @@ import { clusterInitProblems, identityProblems, runningIdentity } from "./identi
 import { checkInstallState } from "./installState";
 import { etcdMemberList, Observed } from "./observed";
 import { HostObservation, reachable, VmObservation } from "../probe/observations";
+import { FSYNC_WINDOW_SECONDS } from "../render";
 
 export interface RollOverrides {
   /** Roll a 2-server cluster although every server restart loses quorum. */
@@ -292,11 +293,21 @@ function checkQuorum(
   }
 }
 
-/** The plan as preview prints it: the repair (when on), then the roll. */
+/** What the fsync gate before each server's roll holds it to; undefined with one server (no
+ * other member to read). */
+export function fsyncGateLine(
+  spec: Pick<ClusterSpec, "nodes" | "roll" | "gateTimeoutSeconds">,
+): string | undefined {
+  if (spec.nodes.filter((n) => n.role === "server").length < 2) return undefined;
+  return `before each server's roll, every other etcd member's WAL fsync p99 over ${FSYNC_WINDOW_SECONDS} s must be ≤ ${spec.roll.maxFsyncP99Ms} ms (cluster.roll.maxFsyncP99Ms): a slower member holds the roll up to ${spec.gateTimeoutSeconds} s (gateTimeoutSeconds), then stops it`;
+}
+
+/** The plan as preview prints it: the repair (when on), then the roll, then the fsync gate. */
 export function formatPlan(
   plan: readonly NodePlan[],
   repairs: readonly RepairEntry[] = [],
   drain = false,
+  fsyncGate?: string,
 ): string {
   const lines = plan.map(
     (p, i) =>
@@ -312,5 +323,5 @@ export function formatPlan(
   const heading = drain
     ? "roll plan (one node at a time, servers first; a node is drained before its restart):"
     : "roll plan (one node at a time, servers first):";
-  return [...repair, heading, ...lines].join("\n");
+  return [...repair, heading, ...lines, ...(fsyncGate ? [fsyncGate] : [])].join("\n");
 }

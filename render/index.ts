@@ -2,6 +2,7 @@ export * from "./diskScript";
 export * from "./drainScripts";
 export * from "./etcdApi";
 export * from "./files";
+export * from "./fsyncGate";
 export * from "./qmShell";
 export * from "./repairScript";
 export * from "./rollScripts";

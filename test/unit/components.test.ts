@@ -10,6 +10,7 @@ interface Registration {
   readonly inputs: Record<string, unknown>;
 }
 interface Transformed {
+  readonly resource: pulumi.Resource;
   readonly type: string;
   readonly name: string;
   readonly props: Record<string, unknown>;
@@ -59,7 +60,13 @@ async function buildCluster(
     {
       transformations: [
         (a) => {
-          transformed.push({ type: a.type, name: a.name, props: a.props, opts: a.opts });
+          transformed.push({
+            resource: a.resource,
+            type: a.type,
+            name: a.name,
+            props: a.props,
+            opts: a.opts,
+          });
           return undefined;
         },
       ],
@@ -97,13 +104,13 @@ const byName = (rs: Registration[], name: string) => {
 };
 
 describe("components under mocks", () => {
-  it("registers one host, one sysctl and one roll of six steps per node", async () => {
+  it("registers one host, one sysctl and one roll of six steps per node, and two fsync gates per server", async () => {
     await buildCluster();
     const count = (type: string) => registrations.filter((r) => r.type === type).length;
     assert.strictEqual(count("homelab:proxmox:ProxmoxHost"), 3);
     assert.strictEqual(count("homelab:guest:GuestSysctl"), 3);
     assert.strictEqual(count("homelab:k3s:K3sNode"), 3);
-    assert.strictEqual(commands(registrations).length, 3 + 3 + 3 * 6);
+    assert.strictEqual(commands(registrations).length, 3 + 3 + 3 * 6 + 3 * 2);
     assert.deepStrictEqual(
       commands(registrations)
         .filter((r) => r.name.startsWith("k3s-vm-fawn-"))
@@ -112,6 +119,8 @@ describe("components under mocks", () => {
       [
         "k3s-vm-fawn-check",
         "k3s-vm-fawn-disk",
+        "k3s-vm-fawn-fsync-k3s-vm-piglet",
+        "k3s-vm-fawn-fsync-k3s-vm-pve",
         "k3s-vm-fawn-gate",
         "k3s-vm-fawn-prepare",
         "k3s-vm-fawn-restart",
@@ -217,7 +226,8 @@ describe("components under mocks", () => {
     assert.deepStrictEqual(dependsOn("k3s-vm-piglet-check"), [node("k3s-vm-pve").gate]);
     assert.deepStrictEqual(dependsOn("k3s-vm-fawn-check"), [node("k3s-vm-piglet").gate]);
     assert.deepStrictEqual(dependsOn("agent-1-check"), [node("k3s-vm-fawn").gate]);
-    assert.strictEqual(dependsOn("k3s-vm-fawn-token").length, 1);
+    assert.strictEqual(dependsOn("k3s-vm-fawn-token").length, 2, "both fsync gates");
+    assert.strictEqual(dependsOn("agent-1-token").length, 1, "the check only");
     const step = (n: string, s: string) => transformed.find((t) => t.name === `${n}-${s}`);
     assert.ok(step("k3s-vm-fawn", "gate"));
     assert.strictEqual(dependsOn("k3s-vm-fawn-prepare").length, 1);
@@ -228,6 +238,37 @@ describe("components under mocks", () => {
     // The agent's check and gate ask the first server's API.
     assert.strictEqual(connectionOf(byName(registrations, "agent-1-check")).host, "10.0.0.21");
     assert.strictEqual(connectionOf(byName(registrations, "agent-1-gate")).host, "10.0.0.21");
+  });
+
+  it("reads every other server's etcd member on that server, after the check and before anything changes", async () => {
+    const raw = validRaw();
+    raw.nodes = {
+      ...raw.nodes,
+      "agent-1": { ...raw.nodes["k3s-vm-fawn"], vmid: 120, role: "agent", address: "10.0.0.31" },
+    };
+    raw.cluster.rollOrder = ["k3s-vm-pve", "k3s-vm-piglet", "k3s-vm-fawn", "agent-1"];
+    raw.cluster.roll = { maxFsyncP99Ms: 50 };
+    raw.cluster.gateTimeoutSeconds = 90;
+    const { transformed } = await buildCluster(raw);
+    const opts = (name: string) => transformed.find((t) => t.name === name)!.opts;
+    const gates = commands(registrations).filter((r) => r.name.startsWith("k3s-vm-piglet-fsync-"));
+    assert.deepStrictEqual(
+      gates.map((r) => [r.name, connectionOf(r).host]),
+      [
+        ["k3s-vm-piglet-fsync-k3s-vm-pve", "10.0.0.21"],
+        ["k3s-vm-piglet-fsync-k3s-vm-fawn", "10.0.0.23"],
+      ],
+    );
+    const script = String(gates[1].inputs.create);
+    assert.match(script, /^WHO='k3s-vm-piglet'$/m);
+    assert.match(script, /^MEMBER='k3s-vm-fawn'$/m);
+    assert.match(script, /^MAX=50$/m);
+    assert.match(script, /\[ "\$elapsed" -lt 90 \]/);
+    const check = transformed.find((t) => t.name === "k3s-vm-piglet-check")!.resource;
+    for (const gate of gates) assert.deepStrictEqual(opts(gate.name).dependsOn, [check], gate.name);
+    const fsyncGates = gates.map((g) => transformed.find((t) => t.name === g.name)!.resource);
+    assert.deepStrictEqual(opts("k3s-vm-piglet-token").dependsOn, fsyncGates);
+    assert.ok(!registrations.some((r) => r.name.startsWith("agent-1-fsync-")));
   });
 
   it("runs the disk step on the VM's Proxmox host and the other steps on the guest", async () => {
@@ -256,7 +297,7 @@ describe("components under mocks", () => {
       "10.0.0.13",
     );
     assert.strictEqual(connectionOf(byName(registrations, "k3s-vm-fawn-drain")).host, "10.0.0.23");
-    assert.strictEqual(commands(registrations).length, 3 + 3 + 3 * 8);
+    assert.strictEqual(commands(registrations).length, 3 + 3 + 3 * 8 + 3 * 2);
     assert.deepStrictEqual(dependsOn("k3s-vm-fawn-disk-check").length, 1);
     assert.strictEqual(dependsOn("k3s-vm-fawn-disk").length, 1);
     assert.match(

@@ -1,5 +1,11 @@
 import * as assert from "assert";
-import { buildClusterSpec, ConfigError, listedOrderWarning } from "../../config";
+import {
+  buildClusterSpec,
+  ConfigError,
+  listedOrderWarning,
+  WAL_FSYNC_P99_FAIL_MS,
+} from "../../config";
+import { THRESHOLDS } from "../../doctor/thresholds";
 import { validRaw } from "./fixtures";
 
 type Raw = ReturnType<typeof validRaw>;
@@ -405,6 +411,7 @@ describe("config: buildClusterSpec", () => {
       drain: false,
       drainTimeoutSeconds: 300,
       keepSnapshots: 5,
+      maxFsyncP99Ms: 100,
     });
     const raw = validRaw();
     raw.cluster.roll = { drain: true };
@@ -442,6 +449,19 @@ describe("config: buildClusterSpec", () => {
     const problems = problemsOf((r) => (r.cluster.roll = { keepSnapshots: 0 }));
     assert.strictEqual(problems.length, 1, problems.join("\n"));
     assert.match(problems[0], /`roll\.keepSnapshots`/);
+  });
+
+  it("holds a server's roll above the doctor's fail threshold by default; 1..8192 ms accepted", () => {
+    assert.strictEqual(buildClusterSpec(validRaw()).spec.roll.maxFsyncP99Ms, WAL_FSYNC_P99_FAIL_MS);
+    assert.strictEqual(THRESHOLDS.walFsyncP99FailMs, WAL_FSYNC_P99_FAIL_MS);
+    const raw = validRaw();
+    raw.cluster.roll = { maxFsyncP99Ms: 40 };
+    assert.strictEqual(buildClusterSpec(raw).spec.roll.maxFsyncP99Ms, 40);
+    for (const bad of [0, 8193, 12.5, "100ms"]) {
+      const problems = problemsOf((r) => (r.cluster.roll = { maxFsyncP99Ms: bad }));
+      assert.strictEqual(problems.length, 1, `${bad}: ${problems.join("\n")}`);
+      assert.match(problems[0], /^cluster, `roll\.maxFsyncP99Ms`: /, String(bad));
+    }
   });
 
   it("rejects a rollOrder that does not list every node exactly once", () => {

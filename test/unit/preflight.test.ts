@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { renderK3sConfig } from "../../render";
 import { buildClusterSpec, ClusterSpec, NodeSpec } from "../../config";
-import { formatPlan, Observed, preflight, RollOverrides } from "../../plan";
+import { formatPlan, fsyncGateLine, Observed, preflight, RollOverrides } from "../../plan";
 import {
   HostObservation,
   NodeObservation,
@@ -463,6 +463,28 @@ describe("preflight", () => {
     assert.deepStrictEqual(run(spec, lost, { ...NO_OVERRIDES, repair: true }).errors, [
       "only 1 of 3 etcd members are healthy: quorum is lost, and restarting members one at a time cannot bring it back; start K3s on the stopped servers together (systemctl start --no-block k3s on each), then run up again",
     ]);
+  });
+
+  it("ends the plan with what the fsync gate holds each server's roll to, with two servers or more", () => {
+    const line =
+      "before each server's roll, every other etcd member's WAL fsync p99 over 15 s must be ≤ 100 ms (cluster.roll.maxFsyncP99Ms): a slower member holds the roll up to 600 s (gateTimeoutSeconds), then stops it";
+    assert.strictEqual(fsyncGateLine(spec), line);
+    assert.strictEqual(
+      formatPlan(run(spec, converged(spec)).plan, [], false, line).split("\n")[4],
+      line,
+    );
+    const raw = validRaw();
+    raw.cluster.roll = { maxFsyncP99Ms: 40 };
+    raw.cluster.gateTimeoutSeconds = 120;
+    assert.match(
+      fsyncGateLine(buildClusterSpec(raw).spec)!,
+      /must be ≤ 40 ms \(cluster\.roll\.maxFsyncP99Ms\): a slower member holds the roll up to 120 s/,
+    );
+    const one = validRaw();
+    delete one.nodes["k3s-vm-piglet"];
+    delete one.nodes["k3s-vm-fawn"];
+    one.cluster.rollOrder = ["k3s-vm-pve"];
+    assert.strictEqual(fsyncGateLine(buildClusterSpec(one).spec), undefined);
   });
 
   it("says in the plan's heading when nodes are drained first", () => {

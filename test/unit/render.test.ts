@@ -9,6 +9,7 @@ import {
   renderRepairScript,
   renderClusterCheckScript,
   renderDiskScript,
+  renderFsyncGateScript,
   renderGateScript,
   renderK3sConfig,
   renderModprobeFile,
@@ -190,11 +191,15 @@ describe("render: remote scripts (golden files)", () => {
     nodeName: "agent-1",
     role: "agent" as const,
   };
-  it("restart, gate and token", () => {
+  it("restart, gate, fsync gate and token", () => {
     assertGolden("restart-server.sh", renderRestartScript(SERVER, 600));
     assertGolden("restart-agent.sh", renderRestartScript(AGENT_TARGET, 120));
     assertGolden("check-server.sh", renderClusterCheckScript(SERVER));
     assertGolden("gate-server.sh", renderGateScript(SERVER, 600));
+    assertGolden(
+      "fsync-gate-server.sh",
+      renderFsyncGateScript(SERVER, "k3s-vm-pve", { maxP99Ms: 100, waitSeconds: 600 }),
+    );
     assertGolden("token-server.sh", renderTokenScript("k3s-vm-fawn", "server"));
     assertGolden("token-agent.sh", renderTokenScript("k3s-agent-1", "agent"));
   });

@@ -32,6 +32,17 @@ describe("rollPlan", () => {
         ["agent-a", "k3s-vm-fawn"],
       ],
     );
+    // Each server's roll first reads every other server's etcd member; an agent's reads none.
+    assert.deepStrictEqual(
+      plan.map((e) => [e.node.name, e.fsyncVia.map((n) => n.name)]),
+      [
+        ["k3s-vm-fawn", ["k3s-vm-pve", "k3s-vm-piglet"]],
+        ["k3s-vm-pve", ["k3s-vm-fawn", "k3s-vm-piglet"]],
+        ["k3s-vm-piglet", ["k3s-vm-fawn", "k3s-vm-pve"]],
+        ["agent-b", []],
+        ["agent-a", []],
+      ],
+    );
   });
 
   it("refuses a cluster without a server", () => {
