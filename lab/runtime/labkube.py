@@ -376,6 +376,14 @@ def label_server(admin, node, annotations):
         raise NotReady(f"cannot label node {node}: HTTP {code} {out}")
 
 
+def release_lease(kubelet, node):
+    """A restarted kubelet renews its node's Lease at once (it always holds it as the node). A new
+    kwok process holds it under a new identity and first waits for the old holder's lease to
+    expire, so the node-lifecycle controller would see the node Unknown after a quick restart:
+    the stand-in removes the old kwok's lease before the new one starts."""
+    kubelet.call("DELETE", f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}")
+
+
 def start_kwok(node, ip, kubelet_kubeconfig, lease_seconds):
     return spawn(node, "kwok", [f"{BIN}/kwok", "--config", f"{BIN}/kwok-stages.yaml",
                                 "--kubeconfig", kubelet_kubeconfig, "--manage-single-node", node,

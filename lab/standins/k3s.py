@@ -385,6 +385,10 @@ def run_service(role, flags):
             labetcd.NODE_ADDRESS_ANNOTATION: host["bridgeAddress"]})
         threading.Thread(target=manage_learners, args=(cfg, fx, admin, stopping),
                          daemon=True).start()
+    try:
+        labkube.release_lease(kubelet, identity[0])
+    except (OSError, ValueError) as e:
+        logline("warning", f"could not release the node's lease: {e}")
     kwok = labkube.start_kwok(identity[0], identity[1], f"{data_dir}/agent/kubelet.kubeconfig",
                               grace)
     children.append(kwok)
