@@ -19,6 +19,20 @@ export function run(cmd: string, args: string[], input?: string): string {
   }
 }
 
+/** Run `argv` inside a test host (by its supervisor's pid: mount, UTS and network namespaces)
+ * with a clean environment, unlogged (LAB_EVENTS=off), plus `env` (NAME=value entries). */
+export function inGuest(pid: number, env: string[], argv: string[], input?: string): string {
+  return run(
+    "nsenter",
+    [
+      ...["-t", String(pid), "-m", "-u", "-n", "--", "/usr/bin/env", "-i"],
+      ...[`PATH=${SYSTEM_PATH}`, "HOME=/root", "LAB_EVENTS=off", ...env],
+      ...argv,
+    ],
+    input,
+  );
+}
+
 /** Like run, but a failure is returned instead of thrown. */
 export function tryRun(cmd: string, args: string[]): { ok: boolean; out: string } {
   try {

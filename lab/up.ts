@@ -14,7 +14,7 @@ import { GuestHost, LabHost, LabModel, buildModel } from "./model";
 import { createNetwork, labNetnsList, netnsPreState } from "./network";
 import { EVENTS, LAB, LAB_SRC, REPO, RUN_FILE, SHARED, hostDir, netnsName } from "./paths";
 import { RunRecord, saveRun } from "./runrecord";
-import { SYSTEM_PATH, run, tryRun, waitFor } from "./sh";
+import { inGuest, run, tryRun, waitFor } from "./sh";
 import { ask, nsInode, startSupervisor, waitReady } from "./supervisors";
 
 const NEEDED = {
@@ -117,28 +117,22 @@ function writeShared(model: LabModel): void {
 /** Install the fixture's K3s version with the lab installer (not logged, no start), with the
  * guest's install-time flags and environment, as its owner once did. */
 function installK3s(g: GuestHost, pid: number, port: number): void {
-  run("nsenter", [
-    "-t",
-    String(pid),
-    "-m",
-    "-u",
-    "-n",
-    "--",
-    "/usr/bin/env",
-    "-i",
-    `PATH=${SYSTEM_PATH}`,
-    "HOME=/root",
-    "LAB_EVENTS=off",
-    ...Object.entries(g.installEnv).map(([k, v]) => `${k}=${v}`),
-    `INSTALL_K3S_VERSION=${g.k3sVersion}`,
-    "INSTALL_K3S_SKIP_START=true",
-    "sh",
-    "-c",
-    `curl -sfL http://127.0.0.1:${port}/install.sh | sh -s - "$@"`,
-    "sh",
-    g.role,
-    ...g.installArgs,
-  ]);
+  inGuest(
+    pid,
+    [
+      ...Object.entries(g.installEnv).map(([k, v]) => `${k}=${v}`),
+      `INSTALL_K3S_VERSION=${g.k3sVersion}`,
+      "INSTALL_K3S_SKIP_START=true",
+    ],
+    [
+      "sh",
+      "-c",
+      `curl -sfL http://127.0.0.1:${port}/install.sh | sh -s - "$@"`,
+      "sh",
+      g.role,
+      ...g.installArgs,
+    ],
+  );
 }
 
 function tcpOpen(address: string, port: number): Promise<boolean> {

@@ -4,30 +4,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LAB_SRC } from "./paths";
-import { SYSTEM_PATH, run, sleep } from "./sh";
+import { inGuest, sleep } from "./sh";
 
 /** `k3s kubectl ARGS` inside a guest (by its supervisor's pid), unlogged, stdin from `input`. */
 export function guestKubectl(pid: number, args: string[], input?: string): string {
-  return run(
-    "nsenter",
-    [
-      "-t",
-      String(pid),
-      "-m",
-      "-u",
-      "-n",
-      "--",
-      "/usr/bin/env",
-      "-i",
-      `PATH=${SYSTEM_PATH}`,
-      "HOME=/root",
-      "LAB_EVENTS=off",
-      "k3s",
-      "kubectl",
-      ...args,
-    ],
-    input,
-  );
+  return inGuest(pid, [], ["k3s", "kubectl", ...args], input);
 }
 
 function podsNotReady(pid: number): string[] {
