@@ -1,3 +1,4 @@
+import { withInspectSafeErrors } from "./errorStack";
 import { homelabProgram } from "./program";
 
-export = homelabProgram;
+export = () => withInspectSafeErrors(homelabProgram);

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HomelabCluster, nodeConfigYaml } from "./components";
+import { refusalError } from "./errorStack";
 import { ConfigError } from "./config";
 import { readClusterFromStack } from "./config/fromPulumi";
 import { formatPlan, fsyncGateLine, preflight } from "./plan";
@@ -7,7 +8,7 @@ import { probeCluster } from "./probe/probeCluster";
 
 /** Problems are shown as a list without a stack trace. */
 function refuse(title: string, problems: readonly string[]): never {
-  throw new pulumi.RunError(`${title}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  throw refusalError(`${title}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
 }
 
 /**
