@@ -38,7 +38,9 @@ export async function runFioChecks(
     if (i > 0) observed = await probeCluster(spec, privateKey);
     const refusals = fioRefusals(spec, observed, desiredConfigYaml);
     if (refusals.length > 0) {
-      options.log(`doctor: fio on ${node.name} refused: the cluster is unhealthy`);
+      options.log(
+        `doctor: fio on ${node.name} refused: the cluster is unhealthy: ${refusals.join("; ")}`,
+      );
       results.set(node.name, {
         kind: "not-run",
         reason: `refused while the cluster is unhealthy: ${refusals.join("; ")}`,
