@@ -2,9 +2,20 @@
 # Installs the Debian packages the lab needs (etcd and etcdctl are not among them: scripts/etcd.sh
 # builds them at the version K3s embeds). Their maintainer scripts must not start services on this
 # machine (openssh-server would start an sshd): a temporary /usr/sbin/policy-rc.d that exits 101 denies that, and is removed again
-# only if this script created it. Run as root.
+# only if this script created it. Run as root; `--if-root` (npm's pretest) only reports what is
+# missing when not run as root. shellcheck is for the unit tests, which lint every rendered script.
 set -eu
-PACKAGES=(openssh-server socat openssl curl procps iproute2 util-linux python3-yaml fio strace zstd perl)
+PACKAGES=(openssh-server socat openssl curl procps iproute2 util-linux python3-yaml fio strace zstd perl shellcheck)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+done
+if [ "$(id -u)" != 0 ]; then
+  [ ${#missing[@]} -eq 0 ] && exit 0
+  echo "lab deps: not root, so not installing ${missing[*]} (sudo bash lab/install-deps.sh, or run the tests as root)" >&2
+  [ "${1:-}" = --if-root ] && exit 0
+  exit 1
+fi
 
 # initramfs-tools for the Proxmox test hosts with root on ZFS (lab/initramfs.ts): unpacked with
 # dpkg-deb -x into the cache, never installed on this machine (no maintainer scripts, no hooks).
@@ -21,10 +32,6 @@ if [ ! -x "$INITRAMFS_DIR/usr/sbin/update-initramfs" ] || [ ! -x "$INITRAMFS_DIR
   echo "lab deps: unpacked ${INITRAMFS_DEBS[*]} into $INITRAMFS_DIR"
 fi
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
-done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "lab deps: all installed"
   exit 0
@@ -38,6 +45,7 @@ if [ ! -e "$POLICY" ]; then
   chmod 755 "$POLICY"
   trap 'rm -f "$POLICY"' EXIT
 fi
+echo "lab deps: installing ${missing[*]} with apt-get (the lab's test hosts run sshd, socat, sysctl, fio and strace from this machine's own packages; shellcheck lints the rendered scripts; no service is started)"
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 

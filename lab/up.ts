@@ -1,5 +1,6 @@
 // `lab up <fixture>`: namespaces and bridge, per-host dirs, supervisors, K3s installed with the
 // lab installer, then every host booted (sshd, etcd members, k3s) and reachable.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -28,12 +29,27 @@ const NEEDED = {
   ip: "iproute2",
 };
 
-function preflight(model: LabModel): void {
+function missingTools(): string[] {
   const missing = Object.entries(NEEDED)
     .filter(([bin]) => !tryRun("sh", ["-c", `command -v ${bin}`]).ok)
     .map(([bin, pkg]) => `${bin} (apt package ${pkg})`);
   if (!tryRun("/usr/bin/python3", ["-c", "import yaml"]).ok) missing.push("python3-yaml");
-  if (missing.length) throw new Error(`the lab needs: ${missing.join(", ")}`);
+  return missing;
+}
+
+function preflight(model: LabModel): void {
+  // The lab runs this machine's own sshd, sysctl, fio...: lab/install-deps.sh installs what is
+  // missing (Debian packages, no service started) and says what; it is a no-op when all are there.
+  console.error("lab: checking the Debian packages the lab needs (lab/install-deps.sh)");
+  const deps = spawnSync("bash", [path.join(LAB_SRC, "install-deps.sh")], {
+    stdio: ["ignore", 2, 2],
+  });
+  const missing = missingTools();
+  if (deps.status !== 0 || missing.length) {
+    throw new Error(
+      `the lab needs: ${missing.join(", ") || "the packages lab/install-deps.sh could not install"} (sudo bash lab/install-deps.sh)`,
+    );
+  }
   if (fs.existsSync(RUN_FILE) || labNetnsList().length > 0) {
     throw new Error("the lab is already up (or was not torn down): run `lab down` first");
   }
