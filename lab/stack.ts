@@ -50,14 +50,18 @@ export class Workspace {
     stackFile = join(REPO, "Pulumi.lab.yaml"),
     /** The cluster token the fixture's servers were installed with. */
     private readonly token = LAB_TOKEN,
+    /** Start from nothing (default), or open the project and state an earlier run left. */
+    fresh = true,
   ) {
     this.dir = join(REPO, ".state", name, "project");
     this.backend = join(REPO, ".state", name, "backend");
-    rmSync(join(REPO, ".state", name), { recursive: true, force: true });
+    if (fresh) rmSync(join(REPO, ".state", name), { recursive: true, force: true });
     mkdirSync(this.dir, { recursive: true });
     mkdirSync(this.backend, { recursive: true });
     copyFileSync(join(REPO, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
-    copyFileSync(stackFile, join(this.dir, `Pulumi.${stackName}.yaml`));
+    // A reopened project keeps its stack file: it holds the passphrase's salt and the secrets.
+    const projectStackFile = join(this.dir, `Pulumi.${stackName}.yaml`);
+    if (fresh || !existsSync(projectStackFile)) copyFileSync(stackFile, projectStackFile);
     const bin = engineBin();
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env))

@@ -1,0 +1,321 @@
+/**
+ * `npm run bench:preview` (root; not a timed test): what an owner's everyday runs cost against an
+ * empty TypeScript Pulumi program (one stack output) on the same engine, as ratios from one run
+ * (the machine is shared and noisy; each figure is the median of a few runs, interleaved).
+ *
+ * Each run is a fresh Node process (as `pulumi preview` starts one), timed whole, its memory the
+ * peak of the resident memory summed over it and its children (the engine, the providers).
+ * 1. Inline through the Automation API (what the e2e tests run): a no-op preview and a converged
+ *    `up` of the lab's converged post cluster (3 nodes; `--thirty` adds the 30-node fixture), and
+ *    refusals: invalid stack config, a preflight refusal (a downgrade), an unreachable machine.
+ * 2. Loading index.ts the way the Pulumi Node runtime does (ts-node registered as
+ *    @pulumi/pulumi `cmd/run/run.ts` registers it, with tsconfig.pulumi.json): ours against an
+ *    empty index.ts, and ours with the type check it had before tsconfig.pulumi.json.
+ */
+import { spawn, spawnSync } from "child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+
+const REPO = join(__dirname, "..");
+const STATE = join(REPO, ".state", "bench-preview");
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+interface Cost {
+  seconds: number;
+  mib: number;
+  status: number | null;
+  tail: string;
+}
+
+/** Resident memory of a process and all its descendants, in KiB, from /proc. */
+function treeRssKib(root: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone since readdir
+    }
+  }
+  let kib = 0;
+  const walk = (pid: number) => {
+    try {
+      kib += Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4;
+    } catch {
+      return;
+    }
+    for (const child of children.get(pid) ?? []) walk(child);
+  };
+  walk(root);
+  return kib;
+}
+
+/** Runs `node <args>` once: wall time and peak tree memory. */
+function measure(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cost> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    let peak = 0;
+    const timer = setInterval(() => (peak = Math.max(peak, treeRssKib(child.pid!))), 50);
+    child.on("exit", (status) => {
+      clearInterval(timer);
+      resolve({
+        seconds: (Date.now() - started) / 1000,
+        mib: peak / 1024,
+        status,
+        tail: out.trim().split("\n").slice(-3).join(" | "),
+      });
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median cost of each case, the cases run interleaved RUNS times. */
+async function interleaved(cases: Record<string, () => Promise<Cost>>) {
+  const seen: Record<string, Cost[]> = {};
+  for (let i = 0; i < RUNS; i++) {
+    for (const [name, run] of Object.entries(cases)) {
+      const cost = await run();
+      console.log(
+        `bench: ${name} #${i + 1}: ${cost.seconds.toFixed(2)} s, ${cost.mib.toFixed(0)} MiB, exit ${cost.status}`,
+      );
+      (seen[name] ??= []).push(cost);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(seen).map(([name, costs]) => [
+      name,
+      {
+        seconds: median(costs.map((c) => c.seconds)),
+        mib: median(costs.map((c) => c.mib)),
+        statuses: costs.map((c) => c.status),
+        tail: costs[costs.length - 1].tail,
+      },
+    ]),
+  );
+}
+
+// ---- the cases, each run in its own process: `bench-preview.ts --case NAME [workspace]` ----
+
+const CASE_ARGS = (name: string, ...rest: string[]) => [
+  "-r",
+  "ts-node/register/transpile-only",
+  __filename,
+  "--case",
+  name,
+  ...rest,
+];
+
+/** In the case process: the empty inline program, through the same engine. */
+async function emptyPreview(): Promise<void> {
+  const { LocalWorkspace, PulumiCommand } = await import("@pulumi/pulumi/automation");
+  const bin = spawnSync("bash", [join(REPO, "scripts", "engine.sh")], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n")
+    .pop()!;
+  const dir = join(STATE, "empty");
+  mkdirSync(join(dir, "backend"), { recursive: true });
+  const envVars = {
+    PATH: `${bin}:${process.env.PATH}`,
+    PULUMI_HOME: join(bin, "..", "pulumi-home"),
+    PULUMI_BACKEND_URL: `file://${dir}/backend`,
+    PULUMI_CONFIG_PASSPHRASE: "bench",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+  };
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: "empty", projectName: "empty", program: async () => ({ out: 1 }) },
+    {
+      workDir: dir,
+      envVars,
+      secretsProvider: "passphrase",
+      pulumiCommand: await PulumiCommand.get({ root: join(bin, "..") }),
+      projectSettings: { name: "empty", runtime: "nodejs" },
+    },
+  );
+  await stack.preview();
+}
+
+/** In the case process: our program on a workspace the parent prepared. */
+async function ours(what: "preview" | "up", workspace: string): Promise<number> {
+  const { Workspace } = await import("../lab/stack");
+  // Reopened: the stack file and state the parent's runs left (the path is then not read).
+  const token = readFileSync(join(STATE, `${workspace}.token`), "utf8");
+  const ws = new Workspace(workspace, "bench", join(STATE, "unused.yaml"), token, false);
+  const run = what === "preview" ? await ws.preview(false) : await ws.up();
+  console.log(run.output.trim().split("\n").slice(-2).join(" | "));
+  return run.status;
+}
+
+/** In the case process: require the program as the Pulumi Node runtime does. */
+function load(program: string, tsconfig: string): void {
+  const own = (JSON.parse(readFileSync(tsconfig, "utf8")) as { compilerOptions?: object })
+    .compilerOptions as { noCheck?: boolean } | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require("ts-node").register({
+    project: tsconfig,
+    transpileOnly: own?.noCheck,
+    compilerOptions: {
+      target: "ES2020",
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      sourceMap: "true",
+      ...own,
+    },
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(program);
+}
+
+async function runCase(name: string, arg: string | undefined): Promise<number> {
+  if (name === "empty-preview") await emptyPreview();
+  else if (name === "preview" || name === "up") return ours(name, arg!);
+  else if (name === "load") load(arg!, process.argv[5]);
+  else throw new Error(`unknown case ${name}`);
+  return 0;
+}
+
+// ---- the parent: lab, workspaces, figures ----
+
+async function prepared(fixtureFile: string, name: string): Promise<void> {
+  const { parse, stringify } = await import("yaml");
+  const { labUp } = await import("../lab/session");
+  const { stackFileForFixture } = await import("../lab/stackFile");
+  const { Workspace } = await import("../lab/stack");
+  labUp(fixtureFile);
+  mkdirSync(STATE, { recursive: true });
+  const token = (parse(readFileSync(fixtureFile, "utf8")) as { k3s: { token: string } }).k3s.token;
+  const file = stackFileForFixture(`bench-${name}`, fixtureFile);
+  writeFileSync(join(STATE, `${name}.token`), token);
+  const ws = new Workspace(name, "bench", file, token);
+  console.log(`bench: converging the ${name} stack (one up; the figures are of what follows)`);
+  const up = await ws.up();
+  if (up.status !== 0) throw new Error(`up of ${name} failed:\n${up.output.slice(-3000)}`);
+  // Refusals, each on a workspace of its own made now (a case process only reopens it).
+  type Config = Record<string, Record<string, unknown>>;
+  const refusals: Record<string, (c: Config) => void> = {
+    "refusal-config": (c) => (c["k3s-homelab:cluster"].gateTimeoutSeconds = "soon"),
+    "refusal-preflight": (c) => (c["k3s-homelab:cluster"].k3sVersion = "v1.32.9+k3s1"),
+    "refusal-unreachable": (c) => {
+      const nodes = c["k3s-homelab:nodes"] as Record<string, { port?: number }>;
+      Object.values(nodes)[0].port = 1;
+    },
+  };
+  for (const [what, edit] of Object.entries(refusals)) {
+    const doc = parse(readFileSync(file, "utf8")) as { config: Config };
+    edit(doc.config);
+    const edited = join(STATE, `Pulumi.${name}-${what}.yaml`);
+    writeFileSync(edited, stringify(doc));
+    writeFileSync(join(STATE, `${name}-${what}.token`), token);
+    await new Workspace(`${name}-${what}`, "bench", edited, token).stack();
+  }
+}
+
+function emptyProgramDir(): string {
+  const dir = join(STATE, "empty-program");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "index.ts"), "export = async () => ({ out: 1 });\n");
+  const tsconfig = JSON.parse(readFileSync(join(REPO, "tsconfig.json"), "utf8")) as {
+    compilerOptions: Record<string, unknown>;
+  };
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { ...tsconfig.compilerOptions, noCheck: true } }),
+  );
+  if (!existsSync(join(dir, "node_modules")))
+    spawnSync("ln", ["-s", join(REPO, "node_modules"), join(dir, "node_modules")]);
+  return dir;
+}
+
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    console.error("bench: run as root (the lab creates namespaces)");
+    return 1;
+  }
+  const lines: string[] = [];
+  const empty = emptyProgramDir();
+  const typeChecked = join(STATE, "tsconfig.typecheck.json");
+  writeFileSync(typeChecked, JSON.stringify({ extends: join(REPO, "tsconfig.json") }));
+  const load = await interleaved({
+    "load empty index.ts": () =>
+      measure(CASE_ARGS("load", join(empty, "index.ts"), join(empty, "tsconfig.json"))),
+    "load index.ts": () =>
+      measure(CASE_ARGS("load", join(REPO, "index.ts"), join(REPO, "tsconfig.pulumi.json"))),
+    "load index.ts, type-checked": () =>
+      measure(CASE_ARGS("load", join(REPO, "index.ts"), typeChecked)),
+  });
+  const base = load["load empty index.ts"];
+  for (const name of ["load index.ts", "load index.ts, type-checked"]) {
+    const c = load[name];
+    lines.push(
+      `  ${name}: ${c.seconds.toFixed(2)} s, ${c.mib.toFixed(0)} MiB; over the empty index.ts (${base.seconds.toFixed(2)} s, ${base.mib.toFixed(0)} MiB): time ${ratio(c.seconds, base.seconds)}, memory ${ratio(c.mib, base.mib)}`,
+    );
+  }
+
+  const { labDown } = await import("../lab/session");
+  const fixtures: [string, string, string][] = [["post", "post.yaml", "3 nodes"]];
+  if (process.argv.includes("--thirty")) fixtures.push(["thirty", "thirty.yaml", "30 nodes"]);
+  for (const [name, fixture, size] of fixtures) {
+    try {
+      await prepared(join(REPO, "lab", "fixtures", fixture), name);
+      const { eventMark, eventsSince } = await import("../lab/session");
+      const mark = eventMark();
+      const costs = await interleaved({
+        "empty program, preview": () => measure(CASE_ARGS("empty-preview")),
+        [`${size}, no-op preview`]: () => measure(CASE_ARGS("preview", name)),
+        [`${size}, converged up`]: () => measure(CASE_ARGS("up", name)),
+        ...(name === "post"
+          ? Object.fromEntries(
+              ["refusal-config", "refusal-preflight", "refusal-unreachable"].map((r) => [
+                `${size}, ${r}`,
+                () => measure(CASE_ARGS("preview", `${name}-${r}`)),
+              ]),
+            )
+          : {}),
+      });
+      const mutating = eventsSince(mark).filter((e) => e.mutating);
+      const empty = costs["empty program, preview"];
+      lines.push(
+        `  ${size} (empty program preview ${empty.seconds.toFixed(2)} s, ${empty.mib.toFixed(0)} MiB):`,
+      );
+      for (const [what, c] of Object.entries(costs)) {
+        if (what === "empty program, preview") continue;
+        lines.push(
+          `    ${what}: ${c.seconds.toFixed(2)} s, ${c.mib.toFixed(0)} MiB, exits ${c.statuses.join(",")}: time ${ratio(c.seconds, empty.seconds)}, memory ${ratio(c.mib, empty.mib)}`,
+        );
+      }
+      lines.push(`    mutating calls during these runs: ${mutating.length}`);
+    } finally {
+      labDown();
+    }
+  }
+  console.log("\nbench:preview (medians of %d runs; ratios against the empty program)", RUNS);
+  for (const line of lines) console.log(line);
+  writeFileSync(join(STATE, "report.txt"), lines.join("\n") + "\n");
+  return 0;
+}
+
+if (require.main === module) {
+  const at = process.argv.indexOf("--case");
+  const run = at === -1 ? main() : runCase(process.argv[at + 1], process.argv[at + 2]);
+  run.then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      console.error(`bench: ${error.stack ?? error.message}`);
+      process.exit(1);
+    },
+  );
+}
