@@ -51,17 +51,17 @@ export class Workspace {
     /** The cluster token the fixture's servers were installed with. */
     private readonly token = LAB_TOKEN,
     /** Start from nothing (default), or open the project and state an earlier run left. */
-    fresh = true,
+    private readonly fresh = true,
   ) {
     this.dir = join(REPO, ".state", name, "project");
     this.backend = join(REPO, ".state", name, "backend");
-    if (fresh) rmSync(join(REPO, ".state", name), { recursive: true, force: true });
+    if (this.fresh) rmSync(join(REPO, ".state", name), { recursive: true, force: true });
     mkdirSync(this.dir, { recursive: true });
     mkdirSync(this.backend, { recursive: true });
     copyFileSync(join(REPO, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
     // A reopened project keeps its stack file: it holds the passphrase's salt and the secrets.
     const projectStackFile = join(this.dir, `Pulumi.${stackName}.yaml`);
-    if (fresh || !existsSync(projectStackFile)) copyFileSync(stackFile, projectStackFile);
+    if (this.fresh || !existsSync(projectStackFile)) copyFileSync(stackFile, projectStackFile);
     const bin = engineBin();
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env))
@@ -89,6 +89,8 @@ export class Workspace {
         { stackName: this.stackName, projectName: "k3s-homelab", program: homelabProgram },
         { workDir: this.dir, envVars: this.env, secretsProvider: "passphrase", pulumiCommand },
       );
+      // A reopened project's stack file has them already (setting them again costs two CLI runs).
+      if (!this.fresh) return stack;
       await stack.setConfig("k3s-homelab:sshPrivateKey", {
         value: readFileSync(LAB_CLIENT_KEY, "utf8"),
         secret: true,
