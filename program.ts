@@ -3,7 +3,7 @@ import { HomelabCluster, nodeConfigYaml } from "./components";
 import { refusalError } from "./errorStack";
 import { ConfigError } from "./config";
 import { readClusterFromStack } from "./config/fromPulumi";
-import { formatPlan, fsyncGateLine, preflight } from "./plan";
+import { agentBatchLine, formatPlan, fsyncGateLine, preflight } from "./plan";
 import { probeCluster } from "./probe/probeCluster";
 
 /** Problems are shown as a list without a stack trace. */
@@ -38,7 +38,15 @@ export async function homelabProgram() {
   );
   for (const warning of verdict.warnings) pulumi.log.warn(warning);
   if (verdict.errors.length > 0) refuse("preflight refused the roll", verdict.errors);
-  pulumi.log.info(formatPlan(verdict.plan, verdict.repairs, spec.roll.drain, fsyncGateLine(spec)));
+  pulumi.log.info(
+    formatPlan(
+      verdict.plan,
+      verdict.repairs,
+      spec.roll.drain,
+      fsyncGateLine(spec),
+      agentBatchLine(spec),
+    ),
+  );
 
   const repair = spec.roll.repair
     ? Object.fromEntries(verdict.repairs.map((r) => [r.node, r.reason]))

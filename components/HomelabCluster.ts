@@ -6,7 +6,7 @@ import { desiredLiveValues, NodeLiveState } from "./NodeLiveState";
 import { NodeRepair } from "./NodeRepair";
 import { ProxmoxHost } from "./ProxmoxHost";
 import { parseDiskReport, parseSysctlOverrides, RollRecord } from "./reports";
-import { rollPlan } from "./rollPlan";
+import { rollBatches, rollPlan } from "./rollPlan";
 
 export interface HomelabClusterArgs {
   /** The validated cluster spec. */
@@ -31,8 +31,8 @@ export interface NodeReport {
 
 /**
  * The whole homelab: ZFS on every Proxmox host and sysctl on every guest in parallel (they
- * disturb nothing), then each node's roll one at a time in `rollPlan()` order, each waiting for
- * the previous node's gate.
+ * disturb nothing), then each node's roll in `rollBatches()` order: servers one at a time, agents
+ * in batches rolled together, each batch waiting for every gate of the previous one.
  */
 export class HomelabCluster extends pulumi.ComponentResource {
   public readonly hosts: Record<string, ProxmoxHost> = {};
@@ -114,24 +114,30 @@ export class HomelabCluster extends pulumi.ComponentResource {
         );
       }
     }
-    for (const { node, gateVia, fsyncVia } of rollPlan(spec)) {
-      const host = spec.hosts.find((h) => h.name === node.host)!;
-      previous = this.nodes[node.name] = new K3sNode(
-        node.name,
-        {
-          node,
-          cluster: spec,
-          host,
-          gateVia,
-          fsyncVia,
-          privateKey,
-          token: secrets.token,
-          agentToken: secrets.agentToken,
-          repairs: repairs[node.name],
-          after: previous ? [previous.gate] : undefined,
-        },
-        { parent: this },
-      );
+    let after = previous ? [previous.gate] : undefined;
+    for (const batch of rollBatches(spec)) {
+      const gates = batch.map(({ node, gateVia, fsyncVia, batchMates }) => {
+        const host = spec.hosts.find((h) => h.name === node.host)!;
+        this.nodes[node.name] = new K3sNode(
+          node.name,
+          {
+            node,
+            cluster: spec,
+            host,
+            gateVia,
+            fsyncVia,
+            batchMates: batchMates.map((n) => n.nodeName),
+            privateKey,
+            token: secrets.token,
+            agentToken: secrets.agentToken,
+            repairs: repairs[node.name],
+            after,
+          },
+          { parent: this },
+        );
+        return this.nodes[node.name].gate;
+      });
+      after = gates;
     }
     for (const node of spec.nodes) {
       this.report[node.name] = {

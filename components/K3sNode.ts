@@ -44,7 +44,10 @@ export interface K3sNodeArgs {
   readonly agentToken?: pulumi.Input<string>;
   /** Drift repairs seen by a refresh; a new value runs the node's roll again. Default none. */
   readonly repairs?: pulumi.Input<number>;
-  /** Resources this node's roll waits for (the previous node's gate); default none. */
+  /** Kubernetes node names of the other nodes of its batch (`cluster.roll.agentBatch`), which
+   * roll beside it: its cluster check lets them be down. Default none. */
+  readonly batchMates?: readonly string[];
+  /** Resources this node's roll waits for (the previous batch's gates); default none. */
   readonly after?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -132,7 +135,7 @@ export class K3sNode extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: gateConnection,
-        create: withRepairs(renderClusterCheckScript(target), args.repairs),
+        create: withRepairs(renderClusterCheckScript(target, args.batchMates), args.repairs),
       },
       { parent: this, dependsOn: args.after },
     );

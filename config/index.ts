@@ -1,3 +1,4 @@
+export * from "./agentBatch";
 export * from "./build";
 export * from "./etcdThresholds";
 export * from "./k3sKeys";

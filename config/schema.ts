@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AgentBatch } from "./agentBatch";
 import { WAL_FSYNC_P99_FAIL_MS } from "./etcdThresholds";
 import { K3S_VERSION_PATTERN } from "./version";
 
@@ -98,6 +99,9 @@ export const RollConfig = z.strictObject({
   // at most this (ms; the doctor's fail threshold), or the roll waits, then stops: a slow quorum
   // must not lose a member too. etcd's histogram has no bound above 8192 ms.
   maxFsyncP99Ms: z.number().int().min(1).max(8192).default(WAL_FSYNC_P99_FAIL_MS),
+  // How many agents roll at once (they hold no etcd member, so servers still go one at a time):
+  // a count or a share of the agents such as "20%" (rounded up); 1 rolls them one by one.
+  agentBatch: AgentBatch.default(1),
 });
 export type RollConfig = z.infer<typeof RollConfig>;
 
@@ -141,6 +145,7 @@ export const ClusterConfig = z.strictObject({
     drainTimeoutSeconds: 300,
     keepSnapshots: 5,
     maxFsyncP99Ms: WAL_FSYNC_P99_FAIL_MS,
+    agentBatch: 1,
   }),
 });
 export type ClusterConfig = z.infer<typeof ClusterConfig>;

@@ -1,3 +1,4 @@
+export * from "./batches";
 export * from "./disk";
 export * from "./preflight";
 export * from "./health";

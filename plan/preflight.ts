@@ -302,12 +302,14 @@ export function fsyncGateLine(
   return `before each server's roll, every other etcd member's WAL fsync p99 over ${FSYNC_WINDOW_SECONDS} s must be ≤ ${spec.roll.maxFsyncP99Ms} ms (cluster.roll.maxFsyncP99Ms): a slower member holds the roll up to ${spec.gateTimeoutSeconds} s (gateTimeoutSeconds), then stops it`;
 }
 
-/** The plan as preview prints it: the repair (when on), then the roll, then the fsync gate. */
+/** The plan as preview prints it: the repair (when on), then the roll, then the agents' batches
+ * (`agentBatchLine`, when they roll in batches) and the fsync gate. */
 export function formatPlan(
   plan: readonly NodePlan[],
   repairs: readonly RepairEntry[] = [],
   drain = false,
   fsyncGate?: string,
+  agentBatches?: string,
 ): string {
   const lines = plan.map(
     (p, i) =>
@@ -320,8 +322,15 @@ export function formatPlan(
           "repair first (restarts only what is still unhealthy then, one node at a time, gated):",
           ...repairs.map((r) => `  - ${r.node}: restart K3s (${r.reason})`),
         ];
-  const heading = drain
-    ? "roll plan (one node at a time, servers first; a node is drained before its restart):"
-    : "roll plan (one node at a time, servers first):";
-  return [...repair, heading, ...lines, ...(fsyncGate ? [fsyncGate] : [])].join("\n");
+  const order = agentBatches
+    ? "servers one at a time, then agents in batches"
+    : "one node at a time, servers first";
+  const heading = `roll plan (${order}${drain ? "; a node is drained before its restart" : ""}):`;
+  return [
+    ...repair,
+    heading,
+    ...lines,
+    ...(agentBatches ? [agentBatches] : []),
+    ...(fsyncGate ? [fsyncGate] : []),
+  ].join("\n");
 }

@@ -184,9 +184,14 @@ export const ETCD_VOTER_WAIT_SECONDS = 45;
  * member's from what K3s itself keeps, the EtcdIsVoter condition of its Node (True/
  * MemberNotLearner; False with Unhealthy, MemberIsLearner or NotAMember is not healthy). A
  * member without a Node (stale) counts and is unhealthy; a learner is never a voter, and the
- * check waits for K3s to promote it. Waits up to ETCD_VOTER_WAIT_SECONDS, then every node Ready.
+ * check waits for K3s to promote it. Waits up to ETCD_VOTER_WAIT_SECONDS, then every node Ready
+ * but `batchMates` (Kubernetes node names): the nodes of its batch (`cluster.roll.agentBatch`)
+ * roll beside it and may be down meanwhile; no other node may.
  */
-export function renderClusterCheckScript(target: RollTarget): string {
+export function renderClusterCheckScript(
+  target: RollTarget,
+  batchMates: readonly string[] = [],
+): string {
   return [
     header(target, "cluster check"),
     ETCD_FUNCTIONS,
@@ -228,10 +233,25 @@ export function renderClusterCheckScript(target: RollTarget): string {
     "done",
     `ready=$(k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}') || fail "the API does not answer the node list (kubectl's error above)"`,
     "notready=$(printf '%s\\n' \"$ready\" | grep -v '=True$' | grep . || true)",
+    ...(batchMates.length > 0 ? batchMateLines(batchMates) : []),
     '[ -z "$notready" ] || fail "nodes not Ready: $(echo $notready); refusing to restart $WHO"',
-    'say "cluster healthy: $healthy/$voters voting etcd members, leader $leader, all nodes Ready"',
+    batchMates.length > 0
+      ? `say "cluster healthy: $healthy/$voters voting etcd members, leader $leader, all nodes Ready but batch-mates rolling beside $WHO (${batchMates.join(", ")}; not Ready now: \${mates_down:-none})"`
+      : 'say "cluster healthy: $healthy/$voters voting etcd members, leader $leader, all nodes Ready"',
     "",
   ].join("\n");
+}
+
+/** The cluster check's exception for a batch: its mates' lines leave `notready` for
+ * `mates_down`, matched by whole node name. */
+function batchMateLines(batchMates: readonly string[]): string[] {
+  return [
+    "# Its batch-mates (cluster.roll.agentBatch) roll beside it: they alone may be down meanwhile.",
+    `MATES=${shellQuote(` ${batchMates.join(" ")} `)}`,
+    'mates_down=$(printf \'%s\\n\' "$notready" | awk -F= -v m="$MATES" \'$1 != "" && index(m, " " $1 " ")\' | tr \'\\n\' \' \')',
+    "mates_down=${mates_down% }",
+    'notready=$(printf \'%s\\n\' "$notready" | awk -F= -v m="$MATES" \'$1 != "" && !index(m, " " $1 " ")\')',
+  ];
 }
 
 /** Guest: writes the join token files from stdin (line 1 the token, line 2 the agent token or

@@ -6,6 +6,9 @@
  *    restart-plus-gate times (target ≤ 1.25), and the overhead in seconds.
  * 2. A sysctl-only change on all nodes divided by the same change on one node (target ≤ 2).
  * Both are ratios from one run, since the machine is shared and noisy.
+ *
+ * `npm run bench:rollout -- batch`: instead, lab/fixtures/batch.yaml (one server, four agents)
+ * converged with `cluster.roll.agentBatch` 1 and then 2, and the wall time of each.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
@@ -105,11 +108,41 @@ async function sysctlOnly() {
   }
 }
 
+/** Converging the batch fixture with `agentBatch` agents at a time: the wall time. */
+async function batchRollout(agentBatch: number | string) {
+  const file = fixture("bench-batch", "batch.yaml");
+  labUp(file);
+  try {
+    const doc = parse(readFileSync(file, "utf8")) as { k3s: { token: string } };
+    const name = `bench-batch-${String(agentBatch).replace("%", "pct")}`;
+    const stack = stackFileForFixture(name, file, {
+      gateTimeoutSeconds: 300,
+      roll: { drain: true, agentBatch },
+    });
+    const ws = new Workspace(name, "bench", stack, doc.k3s.token);
+    const [run, wall] = await timed(`converge with agentBatch ${agentBatch}`, () => ws.up());
+    if (run.status !== 0) throw new Error(`up failed:\n${run.output.slice(-3000)}`);
+    return { agentBatch, wall };
+  } finally {
+    labDown();
+  }
+}
+
+async function batchMain(): Promise<number> {
+  const runs = [await batchRollout(1), await batchRollout(2)];
+  mkdirSync(join(REPO, ".state", "bench"), { recursive: true });
+  writeFileSync(join(REPO, ".state", "bench", "rollout-batch.json"), JSON.stringify(runs, null, 2));
+  console.log(`\nbench:rollout batch (lab restart ${RESTART_SECONDS} s, 1 server, 4 agents)`);
+  for (const r of runs) console.log(`  agentBatch ${r.agentBatch}: wall ${r.wall.toFixed(1)} s`);
+  return 0;
+}
+
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) {
     console.error("bench: run as root (the lab creates namespaces)");
     return 1;
   }
+  if (process.argv.includes("batch")) return batchMain();
   const rollouts = [await rollout(3), await rollout(5)];
   const sysctl = await sysctlOnly();
   const report = { restartSeconds: RESTART_SECONDS, rollouts, sysctl };

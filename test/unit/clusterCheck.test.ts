@@ -58,7 +58,15 @@ const THREE = members(
 const STATUS = '{"header":{"member_id":"21"},"version":"3.5.33","leader":"22"}';
 const VOTERS = "k3s-vm-pve True MemberNotLearner\nk3s-vm-piglet True MemberNotLearner\n";
 
-function run(opts: { members?: string; conds: string[]; health?: string; status?: string }) {
+function run(opts: {
+  members?: string;
+  conds: string[];
+  health?: string;
+  status?: string;
+  ready?: string;
+  target?: RollTarget;
+  batchMates?: string[];
+}) {
   const D = mkdtempSync(join(tmpdir(), "k3s-homelab-check-"));
   for (const [name, text] of Object.entries(STUBS)) {
     writeFileSync(join(D, name), text);
@@ -68,11 +76,14 @@ function run(opts: { members?: string; conds: string[]; health?: string; status?
   writeFileSync(join(D, "status"), opts.status ?? STATUS);
   writeFileSync(join(D, "health"), opts.health ?? '{"health":"true","reason":""}');
   opts.conds.forEach((c, i) => writeFileSync(join(D, `conds.${i}`), c));
-  writeFileSync(join(D, "ready"), "k3s-vm-pve=True\nk3s-vm-piglet=True\nk3s-vm-fawn=True\n");
+  writeFileSync(
+    join(D, "ready"),
+    opts.ready ?? "k3s-vm-pve=True\nk3s-vm-piglet=True\nk3s-vm-fawn=True\n",
+  );
   writeFileSync(join(D, "round"), "0");
   writeFileSync(join(D, "clock"), "1000");
   writeFileSync(join(D, "urls"), "");
-  return spawnSync("sh", ["-c", renderClusterCheckScript(TARGET)], {
+  return spawnSync("sh", ["-c", renderClusterCheckScript(opts.target ?? TARGET, opts.batchMates)], {
     encoding: "utf8",
     env: { PATH: `${D}:/usr/bin:/bin`, D },
   });
@@ -164,6 +175,53 @@ describe("cluster check, run against curl/k3s stubs", () => {
     assert.strictEqual(
       r.stderr,
       "k3s-vm-pve: FAILED: etcd's member list does not answer on 127.0.0.1:2382 (K3s's client certificate in /var/lib/rancher/k3s/server/tls/etcd)\n",
+    );
+  });
+});
+
+describe("cluster check of a node rolled in a batch (cluster.roll.agentBatch)", () => {
+  const AGENT: RollTarget = { ...TARGET, node: "agent-1", nodeName: "agent-1", role: "agent" };
+  const HEALTHY = [VOTERS + "k3s-vm-fawn True MemberNotLearner\n"];
+  const SERVERS_READY = "k3s-vm-pve=True\nk3s-vm-piglet=True\nk3s-vm-fawn=True\n";
+  const batch = (ready: string) =>
+    run({ conds: HEALTHY, target: AGENT, batchMates: ["agent-2", "agent-3"], ready });
+
+  it("lets its batch-mates be down, and says which are", () => {
+    const r = batch(SERVERS_READY + "agent-1=True\nagent-2=Unknown\nagent-3=True\nagent-4=True\n");
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.strictEqual(
+      r.stdout,
+      "agent-1: cluster healthy: 3/3 voting etcd members, leader 22, all nodes Ready but batch-mates rolling beside agent-1 (agent-2, agent-3; not Ready now: agent-2=Unknown)\n",
+    );
+  });
+
+  it("passes with every node Ready, saying no batch-mate is down", () => {
+    const r = batch(SERVERS_READY + "agent-1=True\nagent-2=True\nagent-3=True\n");
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\(agent-2, agent-3; not Ready now: none\)\n$/);
+  });
+
+  it("refuses any other node down: itself, an agent of another batch, a name that only starts like a mate's", () => {
+    for (const down of ["agent-1=False", "agent-4=Unknown", "agent-22=False", "agent=False"]) {
+      const r = batch(SERVERS_READY + `agent-2=False\nagent-3=False\n${down}\n`);
+      assert.strictEqual(r.status, 1, down);
+      assert.strictEqual(
+        r.stderr,
+        `agent-1: FAILED: nodes not Ready: ${down}; refusing to restart agent-1\n`,
+      );
+    }
+  });
+
+  it("without batch-mates still refuses every node down", () => {
+    const r = run({
+      conds: HEALTHY,
+      target: AGENT,
+      ready: SERVERS_READY + "agent-1=True\nagent-2=Unknown\n",
+    });
+    assert.strictEqual(r.status, 1);
+    assert.strictEqual(
+      r.stderr,
+      "agent-1: FAILED: nodes not Ready: agent-2=Unknown; refusing to restart agent-1\n",
     );
   });
 });

@@ -240,6 +240,37 @@ describe("components under mocks", () => {
     assert.strictEqual(connectionOf(byName(registrations, "agent-1-gate")).host, "10.0.0.21");
   });
 
+  it("with agentBatch 2, starts both agents of a batch after the last server's gate and the next batch after both their gates", async () => {
+    const raw = validRaw();
+    const agents = ["agent-1", "agent-2", "agent-3"];
+    agents.forEach((name, i) => {
+      raw.nodes[name] = {
+        ...raw.nodes["k3s-vm-fawn"],
+        vmid: 120 + i,
+        role: "agent",
+        address: `10.0.0.${31 + i}`,
+        ...(name === "agent-2" ? { nodeName: "agent-2.lan" } : {}),
+      };
+    });
+    raw.cluster.rollOrder = ["k3s-vm-pve", "k3s-vm-piglet", "k3s-vm-fawn", ...agents];
+    raw.cluster.roll = { agentBatch: 2 };
+    const { cluster, transformed } = await buildCluster(raw);
+    const dependsOn = (name: string) =>
+      (transformed.find((t) => t.name === name)!.opts.dependsOn as pulumi.Resource[] | undefined) ??
+      [];
+    const gate = (name: string) => cluster.nodes[name].gate;
+    assert.deepStrictEqual(dependsOn("k3s-vm-piglet-check"), [gate("k3s-vm-pve")]);
+    assert.deepStrictEqual(dependsOn("agent-1-check"), [gate("k3s-vm-fawn")]);
+    assert.deepStrictEqual(dependsOn("agent-2-check"), [gate("k3s-vm-fawn")]);
+    assert.deepStrictEqual(dependsOn("agent-3-check"), [gate("agent-1"), gate("agent-2")]);
+    // Each check lets exactly its batch-mates (by Kubernetes node name) be down.
+    const check = (name: string) => String(byName(registrations, `${name}-check`).inputs.create);
+    assert.match(check("agent-1"), /^MATES=' agent-2\.lan '$/m);
+    assert.match(check("agent-2"), /^MATES=' agent-1 '$/m);
+    assert.doesNotMatch(check("agent-3"), /MATES=/);
+    assert.doesNotMatch(check("k3s-vm-fawn"), /MATES=/);
+  });
+
   it("reads every other server's etcd member on that server, after the check and before anything changes", async () => {
     const raw = validRaw();
     raw.nodes = {

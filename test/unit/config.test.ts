@@ -412,6 +412,7 @@ describe("config: buildClusterSpec", () => {
       drainTimeoutSeconds: 300,
       keepSnapshots: 5,
       maxFsyncP99Ms: 100,
+      agentBatch: 1,
     });
     const raw = validRaw();
     raw.cluster.roll = { drain: true };

@@ -195,6 +195,11 @@ describe("render: remote scripts (golden files)", () => {
     assertGolden("restart-server.sh", renderRestartScript(SERVER, 600));
     assertGolden("restart-agent.sh", renderRestartScript(AGENT_TARGET, 120));
     assertGolden("check-server.sh", renderClusterCheckScript(SERVER));
+    assertGolden(
+      "check-agent-batch.sh",
+      renderClusterCheckScript(AGENT_TARGET, ["agent-2", "agent-3.lan"]),
+    );
+    assert.strictEqual(renderClusterCheckScript(SERVER, []), renderClusterCheckScript(SERVER));
     assertGolden("gate-server.sh", renderGateScript(SERVER, 600));
     assertGolden(
       "fsync-gate-server.sh",
