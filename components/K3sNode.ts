@@ -61,11 +61,14 @@ function checkedAgainstVm(
   vm: OwnedVm | undefined,
 ): pulumi.Input<string> {
   if (!vm) return script;
-  return pulumi.all([script, vm.rebootAfterUpdate]).apply(([text, rebootAfterUpdate]) => {
+  // Its own apply, so the refusal comes as soon as the VM's setting is known (at preview), even
+  // while the script waits for values only an update knows.
+  const allowed = vm.rebootAfterUpdate.apply((rebootAfterUpdate) => {
     const refusal = ownedVmRefusal(node, rebootAfterUpdate);
     if (refusal !== undefined) throw refusalError(refusal);
-    return text;
+    return true;
   });
+  return pulumi.all([allowed, script]).apply(([, text]) => text);
 }
 
 /** The node's /etc/rancher/k3s/config.yaml, as the roll writes it and preflight compares it. */

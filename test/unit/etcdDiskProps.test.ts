@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { ownedVmRefusal } from "../../components";
 import { buildClusterSpec } from "../../config";
 import { etcdDiskProps, k3sNodeOfVm, VmLegacyProps } from "../../proxmoxve";
 import { validRaw } from "./fixtures";
@@ -120,6 +121,21 @@ describe("etcdDiskProps", () => {
         problem:
           "node `k3s-vm-fawn` (VM 108 on fawn): `disks[0].aio` is native and QEMU refuses aio=native without a direct cache (cache=writeback is not): set `aio` to io_uring or threads",
       },
+    );
+  });
+});
+
+describe("ownedVmRefusal", () => {
+  it("refuses a VM resource the provider would reboot on update, unset included", () => {
+    const node = { name: "k3s-vm-fawn" };
+    assert.strictEqual(ownedVmRefusal(node, false), undefined);
+    assert.strictEqual(
+      ownedVmRefusal(node, undefined),
+      "node `k3s-vm-fawn`: its VM resource has `rebootAfterUpdate` unset (the provider's default, true), so the provider would restart it on update outside the gated roll; register etcdDiskTransform(spec) before the VM resources, or set `rebootAfterUpdate: false`",
+    );
+    assert.strictEqual(
+      ownedVmRefusal(node, true),
+      "node `k3s-vm-fawn`: its VM resource has `rebootAfterUpdate` true, so the provider would restart it on update outside the gated roll; register etcdDiskTransform(spec) before the VM resources, or set `rebootAfterUpdate: false`",
     );
   });
 });
