@@ -4,6 +4,8 @@ import { GuestSysctl } from "./GuestSysctl";
 import { K3sNode } from "./K3sNode";
 import { desiredLiveValues, NodeLiveState } from "./NodeLiveState";
 import { NodeRepair } from "./NodeRepair";
+import { OwnedVm, unknownVmNodes } from "./ownedVm";
+import { refusalError } from "../errorStack";
 import { ProxmoxHost } from "./ProxmoxHost";
 import { parseDiskReport, parseSysctlOverrides, RollRecord } from "./reports";
 import { rollBatches, rollPlan } from "./rollPlan";
@@ -16,6 +18,10 @@ export interface HomelabClusterArgs {
   /** Repair mode (`cluster.roll.repair`): per unhealthy node, what preflight found; each node's
    * K3s restarts first when still unhealthy, before the roll. Default: no repair steps. */
   readonly repair?: Readonly<Record<string, string>>;
+  /** Per node name, the node's VM as the caller's own resource (e.g. a `proxmoxve.VmLegacy`
+   * changed by etcdDiskTransform): it owns the disk options, the roll only the restart.
+   * Default none: every node's roll sets its disk options with `qm set`. */
+  readonly vms?: Readonly<Record<string, OwnedVm>>;
 }
 
 /** Per node, what the stack reports after `pulumi up`. */
@@ -45,6 +51,8 @@ export class HomelabCluster extends pulumi.ComponentResource {
   constructor(name: string, args: HomelabClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:cluster:HomelabCluster", name, {}, opts);
     const { spec, secrets } = args;
+    const unknown = unknownVmNodes(spec.nodes, args.vms ?? {});
+    if (unknown.length > 0) throw refusalError(unknown.join("\n"));
     const privateKey = secrets.sshPrivateKey;
     for (const host of spec.hosts) {
       this.hosts[host.name] = new ProxmoxHost(
@@ -132,6 +140,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
             agentToken: secrets.agentToken,
             repairs: repairs[node.name],
             after,
+            vm: args.vms?.[node.name],
           },
           { parent: this },
         );

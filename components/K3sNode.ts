@@ -2,6 +2,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, NodeSpec } from "../config";
 import { COMMON_COMMAND_ARGS, SshEndpoint, sshConnection, withRepairs } from "./connection";
+import { refusalError } from "../errorStack";
+import { OwnedVm, ownedVmRefusal } from "./ownedVm";
 import { parseRollRecord, RollRecord } from "./reports";
 import {
   K3S_CONFIG_FILE,
@@ -49,6 +51,27 @@ export interface K3sNodeArgs {
   readonly batchMates?: readonly string[];
   /** Resources this node's roll waits for (the previous batch's gates); default none. */
   readonly after?: pulumi.Input<pulumi.Resource>[];
+  /** The node's VM as the caller's own resource: it sets the disk options (etcdDiskTransform),
+   * the roll waits for it and only restarts the VM. Default: the roll sets them with `qm set`. */
+  readonly vm?: OwnedVm;
+}
+
+/** The node's cluster check script, held until the VM resource is known not to reboot on its
+ * own; a VM resource that would is refused (see `ownedVmRefusal`). */
+function checkedAgainstVm(
+  node: NodeSpec,
+  script: pulumi.Input<string>,
+  vm: OwnedVm | undefined,
+): pulumi.Input<string> {
+  if (!vm) return script;
+  // Its own apply, so the refusal comes as soon as the VM's setting is known (at preview), even
+  // while the script waits for values only an update knows.
+  const allowed = vm.rebootAfterUpdate.apply((rebootAfterUpdate) => {
+    const refusal = ownedVmRefusal(node, rebootAfterUpdate);
+    if (refusal !== undefined) throw refusalError(refusal);
+    return true;
+  });
+  return pulumi.all([allowed, script]).apply(([, text]) => text);
 }
 
 /** The node's /etc/rancher/k3s/config.yaml, as the roll writes it and preflight compares it. */
@@ -135,9 +158,13 @@ export class K3sNode extends pulumi.ComponentResource {
       {
         ...COMMON_COMMAND_ARGS,
         connection: gateConnection,
-        create: withRepairs(renderClusterCheckScript(target, args.batchMates), args.repairs),
+        create: checkedAgainstVm(
+          node,
+          withRepairs(renderClusterCheckScript(target, args.batchMates), args.repairs),
+          args.vm,
+        ),
       },
-      { parent: this, dependsOn: args.after },
+      { parent: this, dependsOn: [...(args.after ?? []), ...(args.vm ? [args.vm] : [])] },
     );
     // Each other member's WAL fsync, read on its own server (K3s serves etcd's metrics on
     // loopback only), before anything here changes. Same triggers as the check.
@@ -205,6 +232,7 @@ export class K3sNode extends pulumi.ComponentResource {
       applyPendingChanges: node.applyPendingChanges,
       rebootTimeoutSeconds: cluster.gateTimeoutSeconds,
       fingerprint: target.fingerprint,
+      optionsOwner: args.vm ? "vm-resource" : "roll",
     };
     // Optional: cordon and drain, only when the prepare step or the disk check says a restart
     // follows (they print `restart-follows ...`; the drain reads both on stdin).

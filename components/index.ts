@@ -3,6 +3,7 @@ export * from "./GuestSysctl";
 export * from "./HomelabCluster";
 export * from "./K3sNode";
 export * from "./NodeRepair";
+export * from "./ownedVm";
 export * from "./ProxmoxHost";
 export * from "./reports";
 export * from "./rollPlan";

@@ -58,7 +58,9 @@ export class Workspace {
     if (this.fresh) rmSync(join(REPO, ".state", name), { recursive: true, force: true });
     mkdirSync(this.dir, { recursive: true });
     mkdirSync(this.backend, { recursive: true });
-    copyFileSync(join(REPO, "Pulumi.yaml"), join(this.dir, "Pulumi.yaml"));
+    // The project without its `main` (index.ts, not here): the lab runs homelabProgram inline.
+    const project = readFileSync(join(REPO, "Pulumi.yaml"), "utf8");
+    writeFileSync(join(this.dir, "Pulumi.yaml"), project.replace(/^main: .*\n/m, ""));
     // A reopened project keeps its stack file: it holds the passphrase's salt and the secrets.
     const projectStackFile = join(this.dir, `Pulumi.${stackName}.yaml`);
     if (this.fresh || !existsSync(projectStackFile)) copyFileSync(stackFile, projectStackFile);

@@ -17,6 +17,9 @@ export interface DiskTarget {
   readonly rebootTimeoutSeconds: number;
   /** A hash of the node's desired roll state, so this step re-runs when any part changes. */
   readonly fingerprint: string;
+  /** Who sets the options: the roll (`qm set`, the default) or the caller's VM resource, when
+   * the step only checks that they are pending and restarts the VM to apply them. */
+  readonly optionsOwner?: "roll" | "vm-resource";
 }
 
 /** Shell functions both disk scripts use: read the VM config, a drive's cache and iothread, and
@@ -80,12 +83,20 @@ const TIMED_OUT_STOPPED =
  * stopped: qmeventd starts it again (`qm cleanup`), so the step waits for `running` and checks
  * that the running QEMU's command line has the options. Refuses a locked VM, a VM in any state
  * but running or stopped, `aio=native` without a direct cache (QEMU would not start), and other
- * pending changes unless the node opted in. Ends with `current:` and `pending:` lines.
+ * pending changes unless the node opted in. Ends with `current:` and `pending:` lines. When the
+ * caller's VM resource owns the options (`optionsOwner: "vm-resource"`) it runs no `qm set`: it
+ * refuses a pending config without them and restarts only when the running VM lacks them.
  */
 export function renderDiskScript(t: DiskTarget): string {
   const io = t.iothread ? 1 : 0;
-  const needsSingle = t.iothread && t.disk.startsWith("scsi");
   const T = t.rebootTimeoutSeconds;
+  const byResource = t.optionsOwner === "vm-resource";
+  const aioFix = byResource
+    ? "set aio to io_uring or threads on $DISK in the VM resource"
+    : "qm set $VMID --$DISK with aio=io_uring or aio=threads";
+  const revert = byResource
+    ? "apply or revert them first (qm pending $VMID; in the VM resource, or wherever they come from)"
+    : "apply or revert them first (qm pending $VMID; qm set $VMID --revert KEY)";
   return [
     prelude(t.who),
     `# k3s-homelab roll step: disk; desired state ${t.fingerprint}`,
@@ -106,7 +117,7 @@ export function renderDiskScript(t: DiskTarget): string {
     '[ -n "$drive" ] || fail "VM $VMID has no disk $DISK"',
     'aio=$(opt "$drive" aio)',
     'if [ "$aio" = native ] && ! direct "$CACHE"; then',
-    '  fail "$DISK has aio=native and QEMU refuses aio=native without a direct cache (cache=$CACHE is not): VM $VMID would not start again after qm reboot. Change aio on $DISK first (qm set $VMID --$DISK with aio=io_uring or aio=threads), or set disk.cache to none or directsync"',
+    `  fail "$DISK has aio=native and QEMU refuses aio=native without a direct cache (cache=$CACHE is not): VM $VMID would not start again after qm reboot. Change aio on $DISK first (${aioFix}), or set disk.cache to none or directsync"`,
     "fi",
     'stype=$(storage_type "$(storage_of "$drive")")',
     'if [ "$aio" = io_uring ] && ! direct "$CACHE" && { [ "$stype" = lvm ] || { [ "$stype" = rbd ] && [ "$(storage_opt "$(storage_of "$drive")" krbd)" = 1 ]; }; }; then',
@@ -116,25 +127,11 @@ export function renderDiskScript(t: DiskTarget): string {
     'if [ -n "$OWED" ] && [ "$state" = running ]; then',
     "  other=$(others)",
     '  if [ -n "$other" ] && [ "$APPLY_PENDING" != 1 ]; then',
-    '    fail "VM $VMID has other pending changes a qm reboot would apply too:$other; apply or revert them first (qm pending $VMID; qm set $VMID --revert KEY), or set applyPendingChanges: true on this node"',
+    `    fail "VM $VMID has other pending changes a qm reboot would apply too:$other; ${revert}, or set applyPendingChanges: true on this node"`,
     "  fi",
     '  [ -z "$other" ] || say "qm reboot also applies the pending:$other (applyPendingChanges)"',
     "fi",
-    ...(needsSingle
-      ? [
-          'hw=$(value "$pending" scsihw); hw=${hw:-lsi}',
-          'if [ "$hw" != virtio-scsi-single ]; then',
-          t.controllerChange
-            ? '  qm set "$VMID" --scsihw virtio-scsi-single >/dev/null || fail "qm set --scsihw failed"; say "scsihw $hw -> virtio-scsi-single (applies at the restart)"'
-            : '  fail "iothread=1 on $DISK needs the virtio-scsi-single controller but the VM has $hw; set controllerChange: true on this node once its initramfs has virtio_scsi"',
-          "fi",
-        ]
-      : []),
-    'if [ "$(cache_of "$drive")" != "$CACHE" ] || [ "$(io_of "$drive")" != "$IOTHREAD" ]; then',
-    '  new=$(rebuild "$drive")',
-    '  qm set "$VMID" "--$DISK" "$new" >/dev/null || fail "qm set $VMID --$DISK $new failed"',
-    '  say "$DISK: $drive -> $new (applies at the restart)"',
-    "fi",
+    ...(byResource ? pendingFromResource(t) : setByRoll(t)),
     "OWED=$(owed)",
     'if [ -n "$OWED" ]; then',
     '  if [ "$state" = running ]; then',
@@ -173,6 +170,48 @@ export function renderDiskScript(t: DiskTarget): string {
     'echo "pending: $(value "$(cfg)" "$DISK")"',
     "",
   ].join("\n");
+}
+
+/** The roll sets the options: the controller (when opted in) and the drive string, rebuilt from
+ * the pending view so every other option survives. */
+function setByRoll(t: DiskTarget): string[] {
+  const needsSingle = t.iothread && t.disk.startsWith("scsi");
+  return [
+    ...(needsSingle
+      ? [
+          'hw=$(value "$pending" scsihw); hw=${hw:-lsi}',
+          'if [ "$hw" != virtio-scsi-single ]; then',
+          t.controllerChange
+            ? '  qm set "$VMID" --scsihw virtio-scsi-single >/dev/null || fail "qm set --scsihw failed"; say "scsihw $hw -> virtio-scsi-single (applies at the restart)"'
+            : '  fail "iothread=1 on $DISK needs the virtio-scsi-single controller but the VM has $hw; set controllerChange: true on this node once its initramfs has virtio_scsi"',
+          "fi",
+        ]
+      : []),
+    'if [ "$(cache_of "$drive")" != "$CACHE" ] || [ "$(io_of "$drive")" != "$IOTHREAD" ]; then',
+    '  new=$(rebuild "$drive")',
+    '  qm set "$VMID" "--$DISK" "$new" >/dev/null || fail "qm set $VMID --$DISK $new failed"',
+    '  say "$DISK: $drive -> $new (applies at the restart)"',
+    "fi",
+  ];
+}
+
+/** The caller's VM resource sets the options (through etcdDiskTransform): the step sets nothing
+ * and only checks that the pending config has them, so the restart below applies them. */
+function pendingFromResource(t: DiskTarget): string[] {
+  const needsSingle = t.iothread && t.disk.startsWith("scsi");
+  const ask =
+    "its VM resource owns the disk options: register etcdDiskTransform(spec) before the VM resources, then re-run";
+  return [
+    ...(needsSingle
+      ? [
+          'hw=$(value "$pending" scsihw); hw=${hw:-lsi}',
+          `[ "$hw" = virtio-scsi-single ] || fail "iothread=1 on $DISK needs the virtio-scsi-single controller but the VM's config has $hw, pending included; ${ask}"`,
+        ]
+      : []),
+    'if [ "$(cache_of "$drive")" != "$CACHE" ] || [ "$(io_of "$drive")" != "$IOTHREAD" ]; then',
+    `  fail "$DISK is $drive, pending included, not cache=$CACHE iothread=$IOTHREAD; ${ask}"`,
+    "fi",
+  ];
 }
 
 /**

@@ -36,6 +36,8 @@ interface Setup {
   readonly startsAfter?: number;
   readonly rebootFails?: boolean;
   readonly storageCfg?: string;
+  /** The pending view (plain `qm config`), when it differs from the current one. */
+  readonly pending?: string;
 }
 
 function runDisk(
@@ -50,7 +52,7 @@ function runDisk(
   chmodSync(join(dir, "qm"), 0o755);
   chmodSync(join(dir, "sleep"), 0o755);
   writeFileSync(join(dir, "current"), conf);
-  writeFileSync(join(dir, "pending"), conf);
+  writeFileSync(join(dir, "pending"), setup.pending ?? conf);
   writeFileSync(join(dir, "changes"), setup.changes ?? "");
   writeFileSync(join(dir, "state"), `${setup.state ?? "running"}\n`);
   writeFileSync(join(dir, "storage.cfg"), setup.storageCfg ?? "");
@@ -253,5 +255,35 @@ describe("disk script, run against a qm stub", () => {
     assert.strictEqual(switched.status, 0, switched.stderr);
     assert.ok(switched.calls.includes("set 108 --scsihw virtio-scsi-single"));
     assert.match(switched.current, /^scsihw: virtio-scsi-single$/m);
+  });
+
+  it("a VM resource owns the options: no qm set, one qm reboot only while they are pending", () => {
+    const target: DiskTarget = { ...TARGET, optionsOwner: "vm-resource" };
+    const pending = runDisk(CONF, target, renderDiskScript, { startsAfter: 2, pending: APPLIED });
+    assert.strictEqual(pending.status, 0, pending.stderr);
+    assert.deepStrictEqual(pending.changing, ["reboot 108 --timeout 600"]);
+    assert.match(pending.stdout, /qm reboot 108 to apply: cache none->writeback iothread 0->1\n/);
+    const applied = runDisk(APPLIED, target);
+    assert.strictEqual(applied.status, 0, applied.stderr);
+    assert.deepStrictEqual(applied.changing, []);
+    assert.match(applied.stdout, /disk options already applied/);
+  });
+
+  it("a VM resource that did not set the options: refused, nothing set or restarted", () => {
+    const target: DiskTarget = { ...TARGET, optionsOwner: "vm-resource" };
+    const r = runDisk(CONF, target);
+    assert.strictEqual(r.status, 1);
+    assert.deepStrictEqual(r.changing, []);
+    assert.strictEqual(
+      r.stderr.trim().split("\n").pop(),
+      "k3s-vm-fawn (VM 108 on fawn): FAILED: scsi0 is local-zfs:vm-108-disk-0,discard=on,cache=none,size=64G, pending included, not cache=writeback iothread=1; its VM resource owns the disk options: register etcdDiskTransform(spec) before the VM resources, then re-run",
+    );
+    const lsi = runDisk(CONF.replace("scsihw: virtio-scsi-single\n", ""), target);
+    assert.strictEqual(lsi.status, 1);
+    assert.deepStrictEqual(lsi.changing, []);
+    assert.match(
+      lsi.stderr,
+      /FAILED: iothread=1 on scsi0 needs the virtio-scsi-single controller but the VM's config has lsi, pending included; its VM resource owns the disk options/,
+    );
   });
 });

@@ -183,6 +183,10 @@ describe("render: remote scripts (golden files)", () => {
 
   it("disk", () => {
     assertGolden("disk-scsi.sh", renderDiskScript(FAWN_DISK));
+    const byResource = renderDiskScript({ ...FAWN_DISK, optionsOwner: "vm-resource" });
+    assertGolden("disk-scsi-vm-resource.sh", byResource);
+    // The caller's VM resource owns the options: its node's disk step sets nothing.
+    assert.doesNotMatch(byResource, /qm set/);
   });
 
   const AGENT_TARGET = {

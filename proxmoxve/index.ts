@@ -1,0 +1,3 @@
+export * from "./etcdDiskProps";
+export * from "./etcdDiskTransform";
+export * from "./vmLegacy";
