@@ -309,6 +309,16 @@ def register_kubelet(kubelet, identity, retry_until):
             time.sleep(2)
 
 
+def node_ready(kubelet, name):
+    """Whether the API has this node Ready; an API that does not answer (a server restarting, a
+    5 s timeout on a loaded host) is "not yet", as K3s's agent keeps waiting, never a crash."""
+    try:
+        return labkube.ready_status(kubelet, name) == "True"
+    except (OSError, ValueError) as e:
+        logline("info", f"Waiting for node {name} to be Ready: {e}")
+        return False
+
+
 def run_service(role, flags):
     fx = lablib.fixture()
     host = me()
@@ -392,7 +402,7 @@ def run_service(role, flags):
     kwok = labkube.start_kwok(identity[0], identity[1], f"{data_dir}/agent/kubelet.kubeconfig",
                               grace)
     children.append(kwok)
-    while labkube.ready_status(kubelet, identity[0]) != "True":
+    while not node_ready(kubelet, identity[0]):
         if kwok.poll() is not None:
             logline("fatal", f"kubelet (kwok) exited with code {kwok.returncode}")
             labkube.stop_all(children)

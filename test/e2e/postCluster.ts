@@ -36,6 +36,19 @@ export function labHostKey(name: string): string {
 /** Runs a command on a test host and returns its trimmed stdout; fails the test on a non-zero exit. */
 export function sh(address: string, name: string, command: string): string {
   const run = onHost(address, labHostKey(name), command);
-  assert.strictEqual(run.status, 0, `${name}: ${command}\n${run.output}`);
+  if (run.status !== 0) {
+    assert.fail(`${name}: ${command} exited ${run.status}\n${run.output}${k3sLogTail(name)}`);
+  }
   return run.stdout.trim();
+}
+
+/** The last lines of a guest's k3s service log in the lab, for a failure message: a failed
+ * `systemctl start` then says why the service exited. */
+function k3sLogTail(name: string): string {
+  const logs = join(REPO, ".lab", "shared", "logs");
+  const files = [`${name}-k3s.log`, `${name}-k3s-agent.log`].map((f) => join(logs, f));
+  return files
+    .filter((file) => existsSync(file))
+    .map((file) => `\n${file}:\n${readFileSync(file, "utf8").split("\n").slice(-15).join("\n")}`)
+    .join("");
 }
