@@ -3,8 +3,8 @@ import { HomelabCluster, nodeConfigYaml } from "./components";
 import { refusalError } from "./errorStack";
 import { ConfigError } from "./config";
 import { readClusterFromStack } from "./config/fromPulumi";
-import { agentBatchLine, formatPlan, fsyncGateLine, preflight } from "./plan";
-import { probeCluster } from "./probe/probeCluster";
+import { agentBatchLine, formatPlan, fsyncGateLine, Observed, preflight } from "./plan";
+import { probeSettled } from "./probe/settle";
 
 /** Problems are shown as a list without a stack trace. */
 function refuse(title: string, problems: readonly string[]): never {
@@ -28,14 +28,12 @@ export async function homelabProgram() {
   for (const warning of warnings) pulumi.log.warn(warning);
 
   // Read-only look at every machine before anything is registered: refusals stop here.
-  const observed = await probeCluster(spec, plainPrivateKey);
   const hasAgentToken = secrets.agentToken !== undefined;
-  const verdict = preflight(
-    spec,
-    observed,
-    (n) => nodeConfigYaml(spec, n, hasAgentToken),
-    spec.roll,
-  );
+  const check = (observed: Observed) =>
+    preflight(spec, observed, (n) => nodeConfigYaml(spec, n, hasAgentToken), spec.roll);
+  // A VM an interrupted run's qm reboot is still restarting: up waits for it (preview does not).
+  const observed = await probeSettled(spec, plainPrivateKey, (o) => check(o).errors);
+  const verdict = check(observed);
   for (const warning of verdict.warnings) pulumi.log.warn(warning);
   if (verdict.errors.length > 0) refuse("preflight refused the roll", verdict.errors);
   pulumi.log.info(

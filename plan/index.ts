@@ -4,3 +4,4 @@ export * from "./preflight";
 export * from "./health";
 export * from "./observed";
 export * from "./installState";
+export * from "./restarting";

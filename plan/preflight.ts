@@ -116,6 +116,9 @@ function vmHint(spec: ClusterSpec, observed: Observed, name: string): string {
   const host = node && observed.hosts.get(node.host);
   if (!node || !reachable(host)) return "";
   const vm = host.vms.get(node.vmid);
+  if (vm?.restarting) {
+    return `; VM ${node.vmid} on \`${node.host}\` is ${vm.status} and restarting: a qm reboot is in flight (qmeventd's \`qm cleanup ${node.vmid}\` starts it again; an interrupted run's, perhaps): wait until it is back, then run again (\`pulumi up\` waits up to gateTimeoutSeconds for it)`;
+  }
   if (vm?.status === "stopped" && vm.rebootTimedOutAt) {
     return `; VM ${node.vmid} on \`${node.host}\` is stopped: an earlier qm reboot (at ${vm.rebootTimedOutAt}) timed out after the guest got the shutdown request, and the guest powered off later; Proxmox does not start it again (start it: qm start ${node.vmid})`;
   }

@@ -86,6 +86,11 @@ export interface VmObservation {
   /** An earlier `qm reboot` by the disk step timed out (ISO time); set only while the same QEMU
    * still runs or the VM has stopped since. */
   readonly rebootTimedOutAt?: string;
+  /** A `qm reboot` is still in flight: its reboot request is there, or qmeventd's `qm cleanup`
+   * runs (it clears the request, then starts the VM again). */
+  readonly restarting?: boolean;
+  /** Seconds since the VM's QEMU started (`ps -o etimes` of its pid file's process). */
+  readonly qemuAgeSeconds?: number;
 }
 
 /** One storage of `/etc/pve/storage.cfg`: its type and options (`krbd`, `nocow`, ...). */
@@ -219,6 +224,7 @@ function parseVm(s: Map<string, string>, vmid: number): VmObservation {
     "unknown";
   const [at, pid] = (s.get(`vm ${vmid} reboot-timeout`) ?? "").trim().split(/\s+/);
   const qemuPid = (s.get(`vm ${vmid} pid`) ?? "").trim();
+  const age = (s.get(`vm ${vmid} qemu-age`) ?? "").trim();
   const timedOut = /^\d+$/.test(at ?? "") && (pid === qemuPid || status === "stopped");
   return {
     vmid,
@@ -227,6 +233,8 @@ function parseVm(s: Map<string, string>, vmid: number): VmObservation {
     status,
     pendingKeys: parsePendingKeys(s.get(`vm ${vmid} changes`) ?? ""),
     ...(timedOut ? { rebootTimedOutAt: new Date(Number(at) * 1000).toISOString() } : {}),
+    ...(/\S/.test(s.get(`vm ${vmid} restart`) ?? "") ? { restarting: true } : {}),
+    ...(/^\d+$/.test(age) ? { qemuAgeSeconds: Number(age) } : {}),
   };
 }
 

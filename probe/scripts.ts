@@ -53,7 +53,8 @@ export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean
 }
 
 /** Read-only: a Proxmox host's VMs (current and pending views, `qm pending`, the run state as
- * `qm status --verbose` reports it, the QEMU pid and a note of an earlier timed-out `qm reboot`),
+ * `qm status --verbose` reports it, the QEMU pid, a note of an earlier timed-out `qm reboot` and a
+ * restart in flight),
  * its storage config and ZFS txg. */
 export function renderHostProbe(vmids: readonly number[]): string {
   const lines = ["export LC_ALL=C"];
@@ -65,6 +66,10 @@ export function renderHostProbe(vmids: readonly number[]): string {
       `${mark(`vm ${vmid} status`)}; qm status ${vmid} --verbose 2>/dev/null || qm status ${vmid} 2>&1 || true`,
       `${mark(`vm ${vmid} pid`)}; cat ${QEMU_PID_DIR}/${vmid}.pid 2>/dev/null || true`,
       `${mark(`vm ${vmid} reboot-timeout`)}; cat ${REBOOT_TIMEOUT_DIR}/qm-reboot-timeout-${vmid} 2>/dev/null || true`,
+      // A qm reboot in flight: its request (create_reboot_request) until qmeventd's `qm cleanup
+      // <vmid> <clean> <guest>` clears it, and that process, which then starts the VM again.
+      `${mark(`vm ${vmid} qemu-age`)}; p=$(cat ${QEMU_PID_DIR}/${vmid}.pid 2>/dev/null) && ps -o etimes= -p "$p" 2>/dev/null || true`,
+      `${mark(`vm ${vmid} restart`)}; [ -e ${QEMU_PID_DIR}/${vmid}.reboot ] && echo reboot-request; pgrep -f 'qm cleanu[p] ${vmid} ' >/dev/null && echo cleanup; true`,
     );
   }
   lines.push(

@@ -1,7 +1,15 @@
 import * as assert from "assert";
 import { renderK3sConfig } from "../../render";
 import { buildClusterSpec, ClusterSpec, NodeSpec } from "../../config";
-import { formatPlan, fsyncGateLine, Observed, preflight, RollOverrides } from "../../plan";
+import {
+  formatPlan,
+  fsyncGateLine,
+  Observed,
+  preflight,
+  restartingVms,
+  RollOverrides,
+  settleLine,
+} from "../../plan";
 import {
   HostObservation,
   NodeObservation,
@@ -596,6 +604,50 @@ describe("preflight", () => {
     assert.deepStrictEqual(
       run(spec, observed).errors[0],
       "`k3s-vm-fawn`: unreachable: cannot connect to 10.0.0.23:22: ECONNREFUSED; VM 108 on `fawn` is stopped (start it: qm start 108)",
+    );
+  });
+
+  it("says a qm reboot is in flight instead of telling the owner to start the VM, and lists it as restarting", () => {
+    const observed = converged(spec);
+    (observed.nodes as Map<string, unknown>).set("k3s-vm-fawn", {
+      unreachable: "cannot connect to 10.0.0.23:22: ECONNREFUSED",
+    });
+    const vm = observed.hosts.get("fawn")!.vms.get(108)!;
+    const withVm = (changes: Partial<typeof vm>) =>
+      (observed.hosts as Map<string, HostObservation>).set("fawn", {
+        ...observed.hosts.get("fawn")!,
+        vms: new Map([[108, { ...vm, ...changes }]]),
+      });
+    withVm({ status: "stopped", restarting: true });
+    assert.deepStrictEqual(
+      run(spec, observed).errors[0],
+      "`k3s-vm-fawn`: unreachable: cannot connect to 10.0.0.23:22: ECONNREFUSED; VM 108 on `fawn` is stopped and restarting: a qm reboot is in flight (qmeventd's `qm cleanup 108` starts it again; an interrupted run's, perhaps): wait until it is back, then run again (`pulumi up` waits up to gateTimeoutSeconds for it)",
+    );
+    assert.deepStrictEqual(restartingVms(spec, observed), [
+      "k3s-vm-fawn (VM 108 on fawn, stopped)",
+    ]);
+    // Running again, the guest still booting: QEMU younger than gateTimeoutSeconds (600 s).
+    withVm({ status: "running", qemuAgeSeconds: 4 });
+    assert.deepStrictEqual(restartingVms(spec, observed), [
+      "k3s-vm-fawn (VM 108 on fawn, started 4 s ago)",
+    ]);
+    withVm({ status: "running", qemuAgeSeconds: 600 });
+    assert.deepStrictEqual(restartingVms(spec, observed), []);
+    withVm({ status: "stopped" });
+    assert.deepStrictEqual(restartingVms(spec, observed), []);
+    // A reachable guest on a young QEMU is up, not booting.
+    withVm({ status: "running", qemuAgeSeconds: 4 });
+    assert.deepStrictEqual(restartingVms(spec, converged(spec)), []);
+  });
+
+  it("words the wait before the preflight", () => {
+    assert.strictEqual(
+      settleLine(5, 120, ["k3s-vm-fawn (VM 108 on fawn, stopped)"], "`k3s-vm-fawn`: unreachable"),
+      "waiting (5 s of 120 s, gateTimeoutSeconds) before the preflight: restarting (a qm reboot in flight, or its guest still booting): k3s-vm-fawn (VM 108 on fawn, stopped)",
+    );
+    assert.strictEqual(
+      settleLine(20, 120, [], "`k3s-vm-fawn`: etcd member unhealthy"),
+      "waiting (20 s of 120 s, gateTimeoutSeconds) before the preflight: back; preflight still finds: `k3s-vm-fawn`: etcd member unhealthy",
     );
   });
 });

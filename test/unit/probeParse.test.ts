@@ -130,6 +130,10 @@ describe("probe output parsing", () => {
         "4242",
         "@@ vm 105 reboot-timeout",
         "1796000000 4242",
+        "@@ vm 105 qemu-age",
+        "     37",
+        "@@ vm 105 restart",
+        "cleanup",
         "@@ storage",
         "dir: local",
         "\tpath /var/lib/vz",
@@ -152,6 +156,8 @@ describe("probe output parsing", () => {
       status: "paused",
       pendingKeys: ["memory", "delete:net1"],
       rebootTimedOutAt: "2026-11-30T00:53:20.000Z",
+      restarting: true,
+      qemuAgeSeconds: 37,
     });
     assert.deepStrictEqual(host.storage?.get("local-btrfs"), {
       type: "btrfs",
