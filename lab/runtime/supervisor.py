@@ -154,6 +154,21 @@ class Supervisor:
             time.sleep(0.05)
         self.fw.sync()
 
+    def kill_sshd(self):
+        own = os.readlink("/proc/self/ns/net")
+        killed = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    comm = f.read().strip()
+                if comm.startswith("sshd") and os.readlink(f"/proc/{pid}/ns/net") == own:
+                    os.kill(int(pid), signal.SIGKILL)
+                    killed.append(int(pid))
+            except OSError:
+                continue
+        self.event("sshd-killed", pids=killed)
+        return killed
+
     def shutdown(self, hard=False, power_off=True):
         with self.power_lock:
             if self.phase == "off":
@@ -221,6 +236,15 @@ class Supervisor:
                 return {"ok": False, "error": "not the unit's main process"}
             unit.notify_ready(req.get("info", {}))
             self.save()
+            return {"ok": True}
+        if op == "sshd-kill":
+            # A test's fault: every sshd of this host (the listener and each connection's
+            # process) killed at once, as a crash or the OOM killer would; sessions drop.
+            return {"ok": True, "killed": self.kill_sshd()}
+        if op == "sshd-start":
+            # The owner starting it again (`systemctl start ssh` from the VM's console).
+            if self.sshd is None or self.sshd.poll() is not None:
+                self._start_sshd()
             return {"ok": True}
         if op == "check":
             return {"ok": True, "problems": isolation.check(self.host, self.fixture["realHostname"])}
