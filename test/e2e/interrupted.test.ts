@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { eventMark, eventsSince, labDown, requireLabMachine } from "./harness";
-import { Proc, processes, upInChild, waitFor } from "./childRun";
+import { ChildUp, Proc, processes, upInChild, waitFor } from "./childRun";
 import { downIntervals } from "./rollChecks";
 import { POST_GUESTS } from "./postCluster";
 import {
@@ -24,6 +24,19 @@ import {
  */
 
 const [PVE, PIGLET, FAWN] = POST_GUESTS;
+
+/** A fresh roll's up in a child process, once it has started a node's gate. */
+async function upUntilGateOf(node: string, workspace: string) {
+  const ws = await freshRoll(workspace);
+  const mark = eventMark();
+  const run: ChildUp = upInChild(ws.name);
+  await waitFor(
+    `${node}'s gate`,
+    () => (run.output().includes(`${node}-gate creating`) ? true : undefined),
+    10 * 60 * 1000,
+  );
+  return { ws, mark, run };
+}
 
 describe("e2e: interrupted runs and their recovery", function () {
   this.timeout(30 * 60 * 1000);
@@ -99,14 +112,7 @@ describe("e2e: interrupted runs and their recovery", function () {
   });
 
   it("Ctrl-C (SIGINT) once during the second server's gate: the gate finishes, nothing of the last node's roll starts, the stack is not locked; the next up rolls the last node", async () => {
-    const ws = await freshRoll("e2e-sigint-once");
-    const mark = eventMark();
-    const run = upInChild(ws.name);
-    await waitFor(
-      `${PIGLET.name}'s gate`,
-      () => (run.output().includes(`${PIGLET.name}-gate creating`) ? true : undefined),
-      10 * 60 * 1000,
-    );
+    const { ws, mark, run } = await upUntilGateOf(PIGLET.name, "e2e-sigint-once");
     process.kill(run.cli().cli.pid, "SIGINT");
     assert.notStrictEqual(await run.exit, 0, run.output().slice(-3000));
     const interrupted = eventsSince(mark);
@@ -133,14 +139,7 @@ describe("e2e: interrupted runs and their recovery", function () {
   });
 
   it("Ctrl-C twice during the second server's gate: the CLI terminates at once, the lock released, the gate a pending operation; the next up runs that gate again and rolls the last node", async () => {
-    const ws = await freshRoll("e2e-sigint-twice");
-    const mark = eventMark();
-    const run = upInChild(ws.name);
-    await waitFor(
-      `${PIGLET.name}'s gate`,
-      () => (run.output().includes(`${PIGLET.name}-gate creating`) ? true : undefined),
-      10 * 60 * 1000,
-    );
+    const { ws, mark, run } = await upUntilGateOf(PIGLET.name, "e2e-sigint-twice");
     const { cli, providers } = run.cli();
     process.kill(cli.pid, "SIGINT");
     await new Promise((r) => setTimeout(r, 100));

@@ -47,6 +47,11 @@ export function assertConverged(mark: number): void {
     `      down: ${down.map((i) => `${i.host} ${new Date(i.from).toISOString().slice(11, 19)}..${new Date(i.to).toISOString().slice(11, 19)}`).join(", ")}`,
   );
   assert.deepStrictEqual(overlaps(down), [], "two servers were down at once");
+  assertPostVersions();
+}
+
+/** Every guest of the post's cluster runs the lab stack's version, as the API reports it. */
+export function assertPostVersions(): void {
   for (const g of POST_GUESTS) {
     const version = sh(
       PVE.address,

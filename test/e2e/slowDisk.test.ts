@@ -4,6 +4,7 @@ import { LabEvent } from "../../lab/events";
 import { eventMark, eventsSince, labDown, labUp, requireLabMachine, Workspace } from "./harness";
 import { downIntervals } from "./rollChecks";
 import { POST_FIXTURE, POST_GUESTS, sh } from "./postCluster";
+import { assertPostVersions } from "./recovery";
 
 /**
  * A disk that turns slow during the roll (issue 14, part 3): strace, attached from the root
@@ -194,13 +195,6 @@ describe("e2e: a member's disk turns slow mid-roll", function () {
       downIntervals(eventsSince(healMark), GUESTS).map((i) => i.host),
       [PIGLET.name, FAWN.name],
     );
-    for (const g of POST_GUESTS) {
-      const version = sh(
-        PVE.address,
-        PVE.name,
-        `k3s kubectl get node ${g.name} -o jsonpath='{.status.nodeInfo.kubeletVersion}'`,
-      );
-      assert.strictEqual(version, "v1.33.6+k3s1", g.name);
-    }
+    assertPostVersions();
   });
 });
