@@ -66,6 +66,8 @@ export interface NodeObservation {
   readonly apiNodes?: readonly ApiNode[];
   /** Servers only: this server's own etcd member answers /health with true. */
   readonly etcdHealthy?: boolean;
+  /** Servers only, when not healthy: etcd's reason ("RAFT NO LEADER") or that /health is silent. */
+  readonly etcdUnhealthyReason?: string;
   readonly etcdMembers?: readonly EtcdMember[];
   /** The leader's member id, "0" when there is none. */
   readonly etcdLeader?: string;
@@ -134,6 +136,23 @@ function parseJson(text: string | undefined): Record<string, unknown> | undefine
   }
 }
 
+/** A server's own /health answer (etcd's etcdhttp `checkHealth`: 200 with `"health":"true"`, or
+ * 503 with `"health":"false"` and a reason), or why there is none. */
+function etcdHealthOf(
+  text: string | undefined,
+): Pick<NodeObservation, "etcdHealthy" | "etcdUnhealthyReason"> {
+  if (text === undefined) return {};
+  const body = parseJson(text);
+  if (body?.health === "true") return { etcdHealthy: true };
+  const reason =
+    typeof body?.reason === "string" && body.reason !== ""
+      ? `etcd says ${body.reason}`
+      : unavailable(text)
+        ? "its /health on 127.0.0.1:2381 does not answer (is K3s running?)"
+        : `its /health answered ${JSON.stringify(text.trim().slice(0, 120))}`;
+  return { etcdHealthy: false, etcdUnhealthyReason: reason };
+}
+
 export function parseNodeProbe(stdout: string): NodeObservation {
   const s = splitSections(stdout);
   const version = /^k3s version (\S+)/.exec(s.get("k3s-version") ?? "")?.[1];
@@ -172,9 +191,7 @@ export function parseNodeProbe(stdout: string): NodeObservation {
               if (unschedulable !== "true") return node;
               return { ...node, cordoned: ours ? "by-roll" : "by-hand" };
             }),
-    etcdHealthy: s.has("etcd-health")
-      ? /"health"\s*:\s*"true"/.test(s.get("etcd-health")!)
-      : undefined,
+    ...etcdHealthOf(s.get("etcd-health")),
     etcdMembers: members
       ? ((members.members as Record<string, unknown>[] | undefined) ?? []).map((m) => ({
           id: String(m.ID),

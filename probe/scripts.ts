@@ -44,7 +44,8 @@ export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean
       mark("nodes"),
       `k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable} {.metadata.annotations.${CORDON_ANNOTATION}}{"\\n"}{end}' 2>/dev/null || echo '!unavailable'`,
       ETCD_FUNCTIONS,
-      `${mark("etcd-health")}; etcd_local health || echo '!unavailable'`,
+      // Without -f: an unhealthy member answers 503 with its reason (etcd's etcdhttp checkHealth).
+      `${mark("etcd-health")}; for h in 127.0.0.1 '[::1]'; do curl -s --max-time 3 "http://$h:2381/health" && break; done || echo '!unavailable'`,
       `${mark("etcd-members")}; etcd_api cluster/member/list || echo '!unavailable'`,
       `${mark("etcd-status")}; etcd_api maintenance/status || echo '!unavailable'`,
     );

@@ -58,15 +58,58 @@ def spawn(node, name, argv):
                             preexec_fn=die_with_parent)
 
 
-def stop_all(procs):
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
+def own_group():
+    """preexec for a child that may be a wrapper (strace in front of etcd): it leads its own
+    process group, so a stop reaches what the wrapper started too, and it dies with its parent."""
+    os.setpgid(0, 0)
+    die_with_parent()
+
+
+def group_members(pgid):
+    """Live (not zombie) processes of process group `pgid`, from /proc."""
+    live = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            p.wait(10)
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            live.append(int(entry))
+    return live
+
+
+def _signal(p, sig):
+    try:
+        if getattr(p, "own_group", False):
+            os.killpg(p.pid, sig)
+        elif p.poll() is None:
+            p.send_signal(sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop_all(procs, grace=10):
+    """SIGTERM each, then SIGKILL what is left after `grace` seconds. A child started with
+    own_group() counts as stopped only once every process of its group is gone: K3s runs etcd in
+    its own process, so when a K3s stops, its member (and its ports, its data dir) are free."""
+    for p in procs:
+        _signal(p, signal.SIGTERM)
+    for p in procs:
+        deadline = time.time() + grace
+        try:
+            p.wait(grace)
         except subprocess.TimeoutExpired:
-            p.kill()
+            _signal(p, signal.SIGKILL)
+            p.wait()
+        killed = False
+        while getattr(p, "own_group", False) and group_members(p.pid):
+            if time.time() > deadline:
+                if killed:
+                    break  # SIGKILLed 5 s ago and still there: nothing more to do
+                _signal(p, signal.SIGKILL)
+                killed, deadline = True, time.time() + 5
+            time.sleep(0.1)
 
 
 # --- certificates ---------------------------------------------------------------------------

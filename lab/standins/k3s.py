@@ -213,7 +213,8 @@ def start_etcd(cfg, fx, host, role_cfg_join):
     os.chmod(labetcd.DB_DIR, 0o700)
     etcd_log = open(f"/run/k3s-homelab-lab/logs/{NODE_NAME}-etcd.log", "ab", 0)
     proc = subprocess.Popen(labetcd.etcd_argv(cfg, name, ip, initial), stdout=etcd_log,
-                            stderr=etcd_log, preexec_fn=labkube.die_with_parent)
+                            stderr=etcd_log, preexec_fn=labkube.own_group)
+    proc.own_group = True  # a wrapper's etcd stops with it (labkube.stop_all)
     return proc, name
 
 

@@ -15,6 +15,6 @@ k3s kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.no
 T=/var/lib/rancher/k3s/server/tls/etcd
 etcd_api() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 5 --cacert "$T/server-ca.crt" --cert "$T/client.crt" --key "$T/client.key" -X POST -d '{}' "https://$h:2382/v3/$1" 2>/dev/null && return 0; done; return 1; }
 etcd_local() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 3 "http://$h:2381/$1" 2>/dev/null && return 0; done; return 1; }
-printf '\n@@ %s\n' 'etcd-health'; etcd_local health || echo '!unavailable'
+printf '\n@@ %s\n' 'etcd-health'; for h in 127.0.0.1 '[::1]'; do curl -s --max-time 3 "http://$h:2381/health" && break; done || echo '!unavailable'
 printf '\n@@ %s\n' 'etcd-members'; etcd_api cluster/member/list || echo '!unavailable'
 printf '\n@@ %s\n' 'etcd-status'; etcd_api maintenance/status || echo '!unavailable'

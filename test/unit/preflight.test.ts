@@ -6,6 +6,7 @@ import {
   fsyncGateLine,
   Observed,
   preflight,
+  keepSettling,
   restartingVms,
   RollOverrides,
   settleLine,
@@ -649,5 +650,27 @@ describe("preflight", () => {
       settleLine(20, 120, [], "`k3s-vm-fawn`: etcd member unhealthy"),
       "waiting (20 s of 120 s, gateTimeoutSeconds) before the preflight: back; preflight still finds: `k3s-vm-fawn`: etcd member unhealthy",
     );
+  });
+
+  it("waits on after the VM is back only for problems a returning node clears", () => {
+    const back = ["k3s-vm-fawn"];
+    assert.strictEqual(keepSettling(["k3s-vm-fawn (VM 108 on fawn, stopped)"], [], back), true);
+    assert.strictEqual(keepSettling([], [], back), false);
+    const fawnEtcd =
+      "cluster unhealthy, refusing to start: node `k3s-vm-fawn`: its etcd member is not healthy";
+    assert.strictEqual(keepSettling([], [fawnEtcd], back), true);
+    assert.strictEqual(keepSettling([], ["`k3s-vm-fawn`: unreachable: timed out"], back), true);
+    assert.strictEqual(
+      keepSettling([], ["cluster unhealthy, refusing to start: etcd has no leader"], back),
+      true,
+    );
+    // Waiting clears neither another node's trouble nor a stack setting.
+    const pigletDown = "cluster unhealthy, refusing to start: node `k3s-vm-piglet`: NotReady";
+    assert.strictEqual(keepSettling([], [pigletDown], back), false);
+    assert.strictEqual(
+      keepSettling([], ["invalid stack config: `cluster.k3sVersion`"], back),
+      false,
+    );
+    assert.strictEqual(keepSettling([], [fawnEtcd], ["k3s-vm-fawn-2"]), false);
   });
 });

@@ -99,8 +99,25 @@ describe("probe output parsing", () => {
     assert.strictEqual(o.service, undefined);
     assert.strictEqual(o.apiNodes, undefined);
     assert.strictEqual(o.etcdHealthy, false);
+    assert.strictEqual(
+      o.etcdUnhealthyReason,
+      "its /health on 127.0.0.1:2381 does not answer (is K3s running?)",
+    );
     assert.strictEqual(o.etcdMembers, undefined);
     assert.strictEqual(o.etcdLeader, undefined);
+  });
+
+  it("keeps the reason an unhealthy etcd member gives with its 503", () => {
+    const health = (body: string) =>
+      parseNodeProbe(`@@ k3s-version\n@@ etcd-health\n${body}\n@@ etcd-members\n!unavailable\n`);
+    const noLeader = health('{"health":"false","reason":"RAFT NO LEADER"}');
+    assert.strictEqual(noLeader.etcdHealthy, false);
+    assert.strictEqual(noLeader.etcdUnhealthyReason, "etcd says RAFT NO LEADER");
+    const odd = health("404 page not found");
+    assert.strictEqual(odd.etcdUnhealthyReason, 'its /health answered "404 page not found"');
+    const fine = health('{"health":"true","reason":""}');
+    assert.strictEqual(fine.etcdHealthy, true);
+    assert.strictEqual(fine.etcdUnhealthyReason, undefined);
   });
 
   it("reads qm config lines and the host's txg", () => {

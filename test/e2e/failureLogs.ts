@@ -1,0 +1,56 @@
+// A mocha root hook (`--require test/e2e/failureLogs.ts`): when an e2e test fails, print what the
+// lab's guests logged last (each k3s service's last lines, each etcd member's last warnings) and
+// keep a copy of every lab log under .state/failed-logs/, so a failure seen only in CI says why.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from "fs";
+import { join } from "path";
+import { REPO } from "../../lab/run";
+
+const LOGS = join(REPO, ".lab", "shared", "logs");
+const K3S_LINES = 6;
+const ETCD_LINES = 4;
+const WIDTH = 300;
+
+/** etcd logs JSON lines; its warnings and worse say why a member is unhealthy. */
+const ETCD_TROUBLE = /"level":"(warn|error|fatal|panic)"/;
+
+function tail(file: string, count: number, keep: (line: string) => boolean = () => true): string[] {
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "" && keep(l));
+  return lines.slice(-count).map((l) => (l.length > WIDTH ? `${l.slice(0, WIDTH)}…` : l));
+}
+
+/** The lines a failed test prints: per guest log file, its last lines worth reading. */
+export function labLogSummary(logsDir: string): string[] {
+  if (!existsSync(logsDir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(logsDir).sort()) {
+    const file = join(logsDir, name);
+    const picked = /-k3s(-agent)?\.log$/.test(name)
+      ? tail(file, K3S_LINES)
+      : name.endsWith("-etcd.log")
+        ? tail(file, ETCD_LINES, (l) => ETCD_TROUBLE.test(l))
+        : [];
+    if (picked.length > 0) out.push(`  ${name}:`, ...picked.map((l) => `    ${l}`));
+  }
+  return out;
+}
+
+function slug(title: string): string {
+  return title.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 80);
+}
+
+export const mochaHooks = {
+  afterEach(this: Mocha.Context): void {
+    const test = this.currentTest;
+    if (test?.state !== "failed" || !existsSync(LOGS)) return;
+    const copy = join(REPO, ".state", "failed-logs", `${Date.now()}-${slug(test.title)}`);
+    mkdirSync(copy, { recursive: true });
+    cpSync(LOGS, copy, { recursive: true });
+    console.log(
+      [`    the lab's logs when "${test.title}" failed (all of them in ${copy}):`]
+        .concat(labLogSummary(LOGS))
+        .join("\n"),
+    );
+  },
+};
