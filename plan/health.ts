@@ -34,7 +34,7 @@ function findProblems(spec: ClusterSpec, observed: Observed): HealthProblem[] {
     if (!reachable(o)) continue;
     if (o.etcdHealthy !== true)
       problems.push({
-        text: `node \`${server.name}\`: its etcd member is not healthy${o.etcdUnhealthyReason ? ` (${o.etcdUnhealthyReason})` : ""}`,
+        text: `node \`${server.name}\`: its etcd member is not healthy${o.etcdUnhealthyReason ? `: ${o.etcdUnhealthyReason}` : ""}`,
         node: server.name,
       });
     if (members && !members.some((m) => memberOf(m.name, server.nodeName))) {

@@ -148,7 +148,7 @@ function etcdHealthOf(
     typeof body?.reason === "string" && body.reason !== ""
       ? `etcd says ${body.reason}`
       : unavailable(text)
-        ? "its /health on 127.0.0.1:2381 does not answer (is K3s running?)"
+        ? "no answer from its /health on 127.0.0.1:2381; is K3s running?"
         : `its /health answered ${JSON.stringify(text.trim().slice(0, 120))}`;
   return { etcdHealthy: false, etcdUnhealthyReason: reason };
 }

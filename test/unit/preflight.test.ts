@@ -418,7 +418,10 @@ describe("preflight", () => {
 
   it("refuses to start on an unhealthy cluster, naming what is wrong", () => {
     const observed = converged(spec);
-    observed.nodes.get("k3s-vm-piglet")!.etcdHealthy = false;
+    Object.assign(observed.nodes.get("k3s-vm-piglet")!, {
+      etcdHealthy: false,
+      etcdUnhealthyReason: "etcd says RAFT NO LEADER",
+    });
     for (const o of observed.nodes.values()) {
       if (o.apiNodes)
         o.apiNodes = o.apiNodes.map((n) =>
@@ -427,7 +430,7 @@ describe("preflight", () => {
       if (o.etcdLeader) o.etcdLeader = "0";
     }
     assert.deepStrictEqual(run(spec, observed).errors, [
-      "cluster unhealthy, refusing to start: node `k3s-vm-piglet`: its etcd member is not healthy",
+      "cluster unhealthy, refusing to start: node `k3s-vm-piglet`: its etcd member is not healthy: etcd says RAFT NO LEADER",
       "cluster unhealthy, refusing to start: etcd has no leader",
       "cluster unhealthy, refusing to start: node `k3s-vm-fawn`: NotReady (Ready=False)",
       "to restart only the unhealthy (k3s-vm-piglet, k3s-vm-fawn), one at a time and gated, before the roll: set `cluster.roll.repair: true`",
@@ -435,19 +438,22 @@ describe("preflight", () => {
     const repair = run(spec, observed, { ...NO_OVERRIDES, repair: true });
     assert.deepStrictEqual(repair.errors, []);
     assert.deepStrictEqual(repair.warnings, [
-      "repair: node `k3s-vm-piglet`: its etcd member is not healthy",
+      "repair: node `k3s-vm-piglet`: its etcd member is not healthy: etcd says RAFT NO LEADER",
       "repair: etcd has no leader",
       "repair: node `k3s-vm-fawn`: NotReady (Ready=False)",
     ]);
     assert.deepStrictEqual(repair.repairs, [
-      { node: "k3s-vm-piglet", reason: "its etcd member is not healthy" },
+      {
+        node: "k3s-vm-piglet",
+        reason: "its etcd member is not healthy: etcd says RAFT NO LEADER",
+      },
       { node: "k3s-vm-fawn", reason: "NotReady (Ready=False)" },
     ]);
     assert.strictEqual(
       formatPlan(repair.plan, repair.repairs).split("\n").slice(0, 4).join("\n"),
       [
         "repair first (restarts only what is still unhealthy then, one node at a time, gated):",
-        "  - k3s-vm-piglet: restart K3s (its etcd member is not healthy)",
+        "  - k3s-vm-piglet: restart K3s (its etcd member is not healthy: etcd says RAFT NO LEADER)",
         "  - k3s-vm-fawn: restart K3s (NotReady (Ready=False))",
         "roll plan (one node at a time, servers first):",
       ].join("\n"),

@@ -101,7 +101,7 @@ describe("probe output parsing", () => {
     assert.strictEqual(o.etcdHealthy, false);
     assert.strictEqual(
       o.etcdUnhealthyReason,
-      "its /health on 127.0.0.1:2381 does not answer (is K3s running?)",
+      "no answer from its /health on 127.0.0.1:2381; is K3s running?",
     );
     assert.strictEqual(o.etcdMembers, undefined);
     assert.strictEqual(o.etcdLeader, undefined);
