@@ -190,7 +190,12 @@ function planNode(
   const running = runningVersion(node, observed);
   if (running !== node.k3sVersion) {
     checkVersionStep(node, running, overrides, result);
-    reasons.push(`K3s ${running ?? "not installed"}→${node.k3sVersion}`);
+    // A run that stopped after the install (a dropped connection, a killed CLI) left the binary.
+    const onDisk =
+      reachable(own) && running !== undefined && own.installedVersion === node.k3sVersion;
+    reasons.push(
+      `K3s ${running ?? "not installed"}→${node.k3sVersion}${onDisk ? " (installed, not running yet: starts at the restart)" : ""}`,
+    );
     if (restart === "none") restart = "k3s";
   }
   if (reachable(own)) {

@@ -1,10 +1,10 @@
 import { ClusterSpec } from "../config/spec";
-import { reachable } from "../probe/observations";
+import { NodeObservation, reachable, Unreachable } from "../probe/observations";
 import { Observed } from "./observed";
 
 /** The nodes whose VM a `qm reboot` is still restarting (an interrupted run's, perhaps), as
  * `k3s-vm-piglet (VM 106 on piglet, stopped)`, or whose guest is still booting: unreachable, its
- * QEMU started less than gateTimeoutSeconds ago. */
+ * QEMU started less than gateTimeoutSeconds ago (not one whose SSH server refused us). */
 export function restartingVms(spec: ClusterSpec, observed: Observed): string[] {
   return restartingNodes(spec, observed).map((r) => r.what);
 }
@@ -23,11 +23,16 @@ export function restartingNodes(
       vm?.status === "running" &&
       vm.qemuAgeSeconds !== undefined &&
       vm.qemuAgeSeconds < spec.gateTimeoutSeconds &&
-      !reachable(observed.nodes.get(node.name));
+      isBootingGuest(observed.nodes.get(node.name));
     return booting
       ? named(`VM ${node.vmid} on ${node.host}, started ${vm.qemuAgeSeconds} s ago`)
       : [];
   });
+}
+
+/** A guest that cannot be read yet: not one whose SSH server answered and refused us. */
+function isBootingGuest(own: NodeObservation | Unreachable | undefined): boolean {
+  return own !== undefined && !reachable(own) && own.refused !== true;
 }
 
 /** A progress line of the wait before preflight for VMs still restarting. */

@@ -272,6 +272,9 @@ export function parseHostProbe(stdout: string, vmids: readonly number[]): HostOb
 /** A machine the probe could not read: the message names it and says why. */
 export interface Unreachable {
   readonly unreachable: string;
+  /** Its SSH server answered and refused us (a changed host key, our key not accepted): the
+   * machine is up, not booting, and waiting will not help. */
+  readonly refused?: true;
 }
 
 export function reachable<T extends object>(value: T | Unreachable | undefined): value is T {

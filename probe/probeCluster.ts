@@ -15,7 +15,8 @@ export async function orUnreachable<T>(read: () => Promise<T>): Promise<T | Unre
     return await read();
   } catch (error) {
     if (error instanceof ProbeError) {
-      return { unreachable: error.message.slice(error.machine.length + 2) };
+      const unreachable = error.message.slice(error.machine.length + 2);
+      return error.refused ? { unreachable, refused: true } : { unreachable };
     }
     throw error;
   }

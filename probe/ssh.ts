@@ -1,4 +1,5 @@
 import { Client } from "ssh2";
+import { clientKeyFingerprint, hostKeyChanged, keyRefused } from "./sshRefusals";
 
 /** Where and as whom to log in, with the host key pinned (as in the stack config). */
 export interface ProbeEndpoint {
@@ -22,6 +23,8 @@ export class ProbeError extends Error {
   constructor(
     readonly machine: string,
     message: string,
+    /** Its SSH server answered and refused us: see Unreachable.refused. */
+    readonly refused = false,
   ) {
     super(`${machine}: ${message}`);
     this.name = "ProbeError";
@@ -48,7 +51,7 @@ export function runRemoteScript(
     const client = new Client();
     let stdout = "";
     let stderr = "";
-    let keyMismatch = false;
+    let presented: Buffer | undefined;
     const timer = setTimeout(() => {
       client.end();
       reject(new ProbeError(endpoint.name, `no answer within ${timeoutMs / 1000}s`));
@@ -59,11 +62,14 @@ export function runRemoteScript(
       if (error) reject(error);
       else resolve(result!);
     };
-    client.on("error", (error) => {
-      const why = keyMismatch
-        ? `host key does not match the pinned ${pinned.type} key`
-        : `cannot connect to ${endpoint.address}:${endpoint.port}: ${error.message}`;
-      finish(new ProbeError(endpoint.name, why));
+    client.on("error", (error: Error & { level?: string }) => {
+      const why = presented
+        ? hostKeyChanged(endpoint, pinned.type, presented, pinned.blob)
+        : error.level === "client-authentication"
+          ? keyRefused(endpoint, clientKeyFingerprint(privateKey))
+          : `cannot connect to ${endpoint.address}:${endpoint.port}: ${error.message}`;
+      const refused = presented !== undefined || error.level === "client-authentication";
+      finish(new ProbeError(endpoint.name, why, refused));
     });
     client.on("ready", () => {
       client.exec("sh -s", (error, stream) => {
@@ -85,8 +91,9 @@ export function runRemoteScript(
       readyTimeout: timeoutMs,
       algorithms: { serverHostKey: [pinned.type as "ssh-ed25519"] },
       hostVerifier: (key: Buffer) => {
-        keyMismatch = !key.equals(pinned.blob);
-        return !keyMismatch;
+        if (key.equals(pinned.blob)) return true;
+        presented = key;
+        return false;
       },
     });
   });

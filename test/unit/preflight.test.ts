@@ -216,6 +216,7 @@ describe("preflight", () => {
           n.name === "k3s-vm-fawn" ? { ...n, kubeletVersion: "v1.33.5+k3s1" } : n,
         );
     }
+    observed.nodes.get("k3s-vm-fawn")!.installedVersion = "v1.33.5+k3s1";
     const result = run(spec, observed);
     assert.deepStrictEqual(result.errors, []);
     assert.deepStrictEqual(result.plan[2], {
@@ -226,6 +227,23 @@ describe("preflight", () => {
     assert.strictEqual(
       formatPlan(result.plan).split("\n")[3],
       "  3. k3s-vm-fawn: qm reboot (cache none→writeback, iothread 0→1); K3s v1.33.5+k3s1→v1.33.6+k3s1",
+    );
+  });
+
+  it("says when the new K3s is on disk but not running (a run stopped after its install)", () => {
+    const observed = converged(spec);
+    for (const o of observed.nodes.values()) {
+      if (o.apiNodes)
+        o.apiNodes = o.apiNodes.map((n) =>
+          n.name === "k3s-vm-piglet" ? { ...n, kubeletVersion: "v1.33.5+k3s1" } : n,
+        );
+    }
+    assert.strictEqual(observed.nodes.get("k3s-vm-piglet")!.installedVersion, "v1.33.6+k3s1");
+    const result = run(spec, observed);
+    assert.deepStrictEqual(result.errors, []);
+    assert.strictEqual(
+      formatPlan(result.plan).split("\n")[2],
+      "  2. k3s-vm-piglet: K3s v1.33.5+k3s1→v1.33.6+k3s1 (installed, not running yet: starts at the restart)",
     );
   });
 
@@ -645,6 +663,12 @@ describe("preflight", () => {
     // A reachable guest on a young QEMU is up, not booting.
     withVm({ status: "running", qemuAgeSeconds: 4 });
     assert.deepStrictEqual(restartingVms(spec, converged(spec)), []);
+    // So is one whose sshd answered and refused us (a changed host key, our key not accepted).
+    (observed.nodes as Map<string, unknown>).set("k3s-vm-fawn", {
+      unreachable: "it refuses our SSH key",
+      refused: true,
+    });
+    assert.deepStrictEqual(restartingVms(spec, observed), []);
   });
 
   it("words the wait before the preflight", () => {
