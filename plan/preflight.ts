@@ -178,12 +178,16 @@ function planNode(
         `node \`${node.name}\`: VM ${node.vmid} not found on host \`${node.host}\``,
       );
     } else {
-      const owed = owedDiskChanges(vm.current, { disk: node.disk, ...spec.disk }, host.storage);
+      const want = { disk: node.disk, ...spec.disk };
+      const owed = owedDiskChanges(vm.current, want, host.storage);
       const restarts = owed.length > 0 && vm.status === "running";
       const also = checkVm(spec, node, vm, host.storage, restarts, result);
       if (owed.length > 0) {
         restart = "vm";
-        reasons.push(`qm reboot (${[...owed, ...also].join(", ")})`);
+        // A run that stopped between its qm set and its qm reboot left the options pending.
+        const setAlready = owedDiskChanges(vm.pending, want, host.storage).length === 0;
+        const left = setAlready ? "; already set, pending until the restart" : "";
+        reasons.push(`qm reboot (${[...owed, ...also].join(", ")}${left})`);
       }
     }
   }

@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { eventMark, eventsSince, labDown, requireLabMachine } from "./harness";
+import { LabEvent } from "../../lab/events";
+import { eventMark, eventsSince, labDown, requireLabMachine, Workspace } from "./harness";
 import { ChildUp, Proc, processes, upInChild, waitFor } from "./childRun";
 import { downIntervals } from "./rollChecks";
 import { POST_GUESTS } from "./postCluster";
@@ -24,6 +25,14 @@ import {
  */
 
 const [PVE, PIGLET, FAWN] = POST_GUESTS;
+
+/** `k3s etcd-snapshot save` done on a guest: its prepare step goes on to the installer. */
+const snapshotSavedOn = (guest: string) => (e: LabEvent) =>
+  e.host === guest &&
+  e.tool === "k3s" &&
+  e.action === "etcd-snapshot" &&
+  Array.isArray(e.args) &&
+  e.args[0] === "save";
 
 /** A fresh roll's up in a child process, once it has started a node's gate. */
 async function upUntilGateOf(node: string, workspace: string) {
@@ -109,6 +118,60 @@ describe("e2e: interrupted runs and their recovery", function () {
           .join(", ") || "none of them"
       }`,
     );
+  });
+
+  /** SIGKILL of a run's CLI, then the README's recovery: up refused (locked), pulumi cancel, up. */
+  async function killThenRecover(ws: Workspace, run: ChildUp, what: string): Promise<string> {
+    const { cli, providers } = run.cli();
+    process.kill(cli.pid, "SIGKILL");
+    const killedAt = Date.now();
+    assert.notStrictEqual(await run.exit, 0, run.output().slice(-3000));
+    const running = new Set(processes().map((p) => p.pid));
+    orphans.push(...providers.filter((p) => running.has(p.pid)));
+    const locked = await ws.up();
+    assert.strictEqual(locked.status, 1, locked.output.slice(-3000));
+    assert.match(locked.output, /the stack is currently locked .*`pulumi cancel`/);
+    pulumiCancel(ws);
+    const recovered = await ws.up();
+    console.log(
+      `      killed pulumi ${what}; after pulumi cancel, up exited ${recovered.status} ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
+    );
+    assert.strictEqual(recovered.status, 0, recovered.output.slice(-4000));
+    assert.match(recovered.output, /pending operations from previous deployment/);
+    return recovered.output;
+  }
+
+  it("pulumi up killed (SIGKILL) during the second server's prepare, its etcd snapshot just saved: after pulumi cancel, up runs prepare again and finishes the roll, every node gated", async () => {
+    const ws = await freshRoll("e2e-killed-prepare");
+    const mark = eventMark();
+    const run = upInChild(ws.name);
+    await waitFor(
+      `${PIGLET.name}'s etcd snapshot (its prepare step)`,
+      () => eventsSince(mark).find(snapshotSavedOn(PIGLET.name)),
+      10 * 60 * 1000,
+    );
+    const recovered = await killThenRecover(ws, run, "in piglet's prepare");
+    assert.match(recovered, /k3s-vm-piglet-prepare, interrupted while creating/);
+    // The killed run's provider finished that prepare as an orphan: the plan says what it left.
+    assert.match(
+      recovered,
+      /2\. k3s-vm-piglet: qm reboot \(cache none→writeback, iothread 0→1\); K3s v1\.32\.4\+k3s1→v1\.33\.6\+k3s1 \(installed, not running yet: starts at the restart\)/,
+    );
+    assert.match(recovered, /k3s-vm-piglet: prepared: K3s v1\.33\.6\+k3s1 on disk/);
+    for (const g of [PIGLET, FAWN]) assert.match(recovered, gated(g.name), g.name);
+    assertConverged(mark);
+  });
+
+  it("pulumi up killed (SIGKILL) during the second server's gate: after pulumi cancel, up runs that gate again before the last node's roll", async () => {
+    const { ws, mark, run } = await upUntilGateOf(PIGLET.name, "e2e-killed-gate");
+    const recovered = await killThenRecover(ws, run, "in piglet's gate");
+    assert.match(recovered, /k3s-vm-piglet-gate, interrupted while creating/);
+    assert.match(recovered, gated(PIGLET.name));
+    const gatedAt = recovered.search(gated(PIGLET.name));
+    const fawnFirst = recovered.search(/k3s-vm-fawn-check creating/);
+    assert.ok(fawnFirst > gatedAt, "the last node's roll began before piglet's gate passed");
+    assert.match(recovered, gated(FAWN.name));
+    assertConverged(mark);
   });
 
   it("Ctrl-C (SIGINT) once during the second server's gate: the gate finishes, nothing of the last node's roll starts, the stack is not locked; the next up rolls the last node", async () => {

@@ -230,6 +230,22 @@ describe("preflight", () => {
     );
   });
 
+  it("says when the disk options are set but pending (a run stopped before its qm reboot)", () => {
+    const observed = converged(spec);
+    const vm = observed.hosts.get("fawn")!.vms.get(108)!;
+    const old = { scsihw: "virtio-scsi-single", scsi0: "local-zfs:vm-108-disk-0,size=64G" };
+    (observed.hosts as Map<string, HostObservation>).set("fawn", {
+      ...observed.hosts.get("fawn")!,
+      vms: new Map([[108, { ...vm, current: old, pending: vm.current, status: "running" }]]),
+    });
+    const result = run(spec, observed);
+    assert.deepStrictEqual(result.errors, []);
+    assert.strictEqual(
+      formatPlan(result.plan).split("\n")[3],
+      "  3. k3s-vm-fawn: qm reboot (cache none→writeback, iothread 0→1; already set, pending until the restart)",
+    );
+  });
+
   it("says when the new K3s is on disk but not running (a run stopped after its install)", () => {
     const observed = converged(spec);
     for (const o of observed.nodes.values()) {
