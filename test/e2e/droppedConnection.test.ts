@@ -14,6 +14,14 @@ import { assertConverged, freshRoll, gated, GUESTS, mutatingOn, poweroffOf } fro
 
 const [PVE, PIGLET, FAWN] = POST_GUESTS;
 
+const errorLines = (output: string) =>
+  output
+    .split("\n")
+    .filter((l) => /error/i.test(l))
+    .map((l) => l.slice(0, 200))
+    .slice(-6)
+    .join("\n");
+
 describe("e2e: a connection that drops mid-step", function () {
   this.timeout(30 * 60 * 1000);
 
@@ -37,12 +45,7 @@ describe("e2e: a connection that drops mid-step", function () {
     const failed = await up;
     const events = eventsSince(mark);
     console.log(
-      `      killed ${PIGLET.host}'s sshd (${JSON.stringify(killed.killed)}); up exited ${failed.status}; its errors:\n${failed.output
-        .split("\n")
-        .filter((l) => /error/i.test(l))
-        .map((l) => l.slice(0, 200))
-        .slice(-6)
-        .join("\n")}`,
+      `      killed ${PIGLET.host}'s sshd (${JSON.stringify(killed.killed)}); up exited ${failed.status}; its errors:\n${errorLines(failed.output)}`,
     );
     assert.strictEqual(failed.status, 1, failed.output.slice(-3000));
     // The step's resource names node and step; the cause is the SSH library's (with the stand-in:
@@ -64,6 +67,53 @@ describe("e2e: a connection that drops mid-step", function () {
       next.output,
       /waiting \(\d+ s of 120 s, gateTimeoutSeconds\) before the preflight: restarting \(a qm reboot in flight, or its guest still booting\): k3s-vm-piglet \(VM 106 on piglet, /,
     );
+    for (const g of [PIGLET, FAWN]) assert.match(next.output, gated(g.name), g.name);
+    assertConverged(mark);
+  });
+  it("a guest's sshd killed during its prepare step (its etcd snapshot just saved, the installer next): up fails naming the step, nothing after it ran; sshd back, preview says what is owed, up converges", async () => {
+    const ws = await freshRoll("e2e-dropped-guest");
+    const mark = eventMark();
+    const up = ws.up();
+    await waitFor(
+      `${PIGLET.name}'s etcd snapshot (its prepare step)`,
+      () =>
+        eventsSince(mark).find(
+          (e) =>
+            e.host === PIGLET.name &&
+            e.action === "etcd-snapshot" &&
+            Array.isArray(e.args) &&
+            e.args[0] === "save",
+        ),
+      10 * 60 * 1000,
+    );
+    const killed = await ask(PIGLET.name, { op: "sshd-kill" });
+    assert.ok(killed.ok, JSON.stringify(killed));
+    const failed = await up;
+    const events = eventsSince(mark);
+    console.log(
+      `      killed ${PIGLET.name}'s sshd; up exited ${failed.status}; its errors:\n${errorLines(failed.output)}`,
+    );
+    assert.strictEqual(failed.status, 1, failed.output.slice(-3000));
+    assert.match(failed.output, /k3s-vm-piglet-prepare \*\*creating failed\*\* error: /);
+    // No step after prepare ran: piglet's VM was not restarted, nothing of fawn's roll started.
+    assert.deepStrictEqual(mutatingOn(events, [FAWN.name, FAWN.host]), []);
+    assert.deepStrictEqual(
+      events.filter(poweroffOf(PIGLET.name)).map((e) => e.host),
+      [],
+      "piglet's VM restarted after its prepare failed",
+    );
+
+    const started = await ask(PIGLET.name, { op: "sshd-start" });
+    assert.ok(started.ok, JSON.stringify(started));
+    // What the node is left with: its VM restart and K3s upgrade are still owed.
+    const preview = await ws.preview(false);
+    assert.strictEqual(preview.status, 0, preview.output.slice(-3000));
+    const owed =
+      /2\. k3s-vm-piglet: qm reboot \(cache none→writeback, iothread 0→1\); K3s v1\.32\.4\+k3s1→v1\.33\.6\+k3s1.*/;
+    assert.match(preview.output, owed);
+    console.log(`      preview: ${preview.output.match(owed)![0]}`);
+    const next = await ws.up();
+    assert.strictEqual(next.status, 0, next.output.slice(-4000));
     for (const g of [PIGLET, FAWN]) assert.match(next.output, gated(g.name), g.name);
     assertConverged(mark);
   });
