@@ -66,6 +66,33 @@ describe("e2e: interrupted runs and their recovery", function () {
     labDown();
   });
 
+  /** SIGKILL of a run's CLI, then the README's recovery: up refused (locked), pulumi cancel, up. */
+  async function killThenRecover(ws: Workspace, run: ChildUp, what: string): Promise<string> {
+    const { cli, providers } = run.cli();
+    process.kill(cli.pid, "SIGKILL");
+    const killedAt = Date.now();
+    assert.notStrictEqual(await run.exit, 0, run.output().slice(-3000));
+    const running = new Set(processes().map((p) => p.pid));
+    orphans.push(...providers.filter((p) => running.has(p.pid)));
+    console.log(
+      `      killed pulumi (pid ${cli.pid}) ${what}; left running: ${orphans.map((p) => `${p.comm} (${p.pid})`).join(", ") || "nothing"}`,
+    );
+
+    // The killed run left the stack locked: up refuses, naming the way out.
+    const locked = await ws.up();
+    assert.strictEqual(locked.status, 1, locked.output.slice(-3000));
+    assert.match(locked.output, /the stack is currently locked .*`pulumi cancel`/);
+    // The README's recovery: pulumi cancel, then up.
+    pulumiCancel(ws);
+    const recovered = await ws.up();
+    console.log(
+      `      after pulumi cancel, up exited ${recovered.status} ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
+    );
+    assert.strictEqual(recovered.status, 0, recovered.output.slice(-4000));
+    assert.match(recovered.output, /pending operations from previous deployment/);
+    return recovered.output;
+  }
+
   it("pulumi up killed (SIGKILL) during the second server's qm reboot: locked until pulumi cancel, then up waits for the VM and finishes the roll, never two servers down, every node gated", async () => {
     const ws = await freshRoll("e2e-interrupted");
     const mark = eventMark();
@@ -76,36 +103,18 @@ describe("e2e: interrupted runs and their recovery", function () {
       () => eventsSince(mark).find(poweroffOf(PIGLET.name)),
       10 * 60 * 1000,
     );
-    const { cli, providers } = run.cli();
-    process.kill(cli.pid, "SIGKILL");
-    const killedAt = Date.now();
-    assert.notStrictEqual(await run.exit, 0, run.output().slice(-3000));
-    const running = new Set(processes().map((p) => p.pid));
-    orphans.push(...providers.filter((p) => running.has(p.pid)));
-    console.log(
-      `      killed pulumi (pid ${cli.pid}) ${Math.round((killedAt - started) / 1000)} s into up; left running: ${orphans.map((p) => `${p.comm} (${p.pid})`).join(", ") || "nothing"}`,
+    const recovered = await killThenRecover(
+      ws,
+      run,
+      `${Math.round((Date.now() - started) / 1000)} s into up, in piglet's qm reboot`,
     );
-
-    // The killed run left the stack locked: up refuses, naming the way out.
-    const locked = await ws.up();
-    assert.strictEqual(locked.status, 1, locked.output.slice(-3000));
-    assert.match(locked.output, /the stack is currently locked .*`pulumi cancel`/);
-
-    // The README's recovery: pulumi cancel, then up.
-    pulumiCancel(ws);
-    const recovered = await ws.up();
-    console.log(
-      `      after pulumi cancel, up exited ${recovered.status} ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
-    );
-    assert.strictEqual(recovered.status, 0, recovered.output.slice(-4000));
-    assert.match(recovered.output, /pending operations from previous deployment/);
     // The killed run's qm reboot was still restarting piglet: up waited for it, then the preflight.
     assert.match(
-      recovered.output,
+      recovered,
       /waiting \(\d+ s of 120 s, gateTimeoutSeconds\) before the preflight: restarting \(a qm reboot in flight, or its guest still booting\): k3s-vm-piglet \(VM 106 on piglet, /,
     );
     // The interrupted server and the one after it were gated in the recovery run.
-    for (const g of [PIGLET, FAWN]) assert.match(recovered.output, gated(g.name), g.name);
+    for (const g of [PIGLET, FAWN]) assert.match(recovered, gated(g.name), g.name);
     assertConverged(mark);
     const again = await ws.up();
     assert.strictEqual(again.status, 0, again.output.slice(-3000));
@@ -119,27 +128,6 @@ describe("e2e: interrupted runs and their recovery", function () {
       }`,
     );
   });
-
-  /** SIGKILL of a run's CLI, then the README's recovery: up refused (locked), pulumi cancel, up. */
-  async function killThenRecover(ws: Workspace, run: ChildUp, what: string): Promise<string> {
-    const { cli, providers } = run.cli();
-    process.kill(cli.pid, "SIGKILL");
-    const killedAt = Date.now();
-    assert.notStrictEqual(await run.exit, 0, run.output().slice(-3000));
-    const running = new Set(processes().map((p) => p.pid));
-    orphans.push(...providers.filter((p) => running.has(p.pid)));
-    const locked = await ws.up();
-    assert.strictEqual(locked.status, 1, locked.output.slice(-3000));
-    assert.match(locked.output, /the stack is currently locked .*`pulumi cancel`/);
-    pulumiCancel(ws);
-    const recovered = await ws.up();
-    console.log(
-      `      killed pulumi ${what}; after pulumi cancel, up exited ${recovered.status} ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
-    );
-    assert.strictEqual(recovered.status, 0, recovered.output.slice(-4000));
-    assert.match(recovered.output, /pending operations from previous deployment/);
-    return recovered.output;
-  }
 
   it("pulumi up killed (SIGKILL) during the second server's prepare, its etcd snapshot just saved: after pulumi cancel, up runs prepare again and finishes the roll, every node gated", async () => {
     const ws = await freshRoll("e2e-killed-prepare");

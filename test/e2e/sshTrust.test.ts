@@ -23,6 +23,19 @@ const CLIENT_FP = "SHA256:4qkH9qpgMqT9Vr9s0OLuREQumxNiDGnbEcRs3M5B4f4"; // ssh-k
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 const keyBlob = (line: string) => Buffer.from(line.trim().split(" ")[1], "base64");
 
+/** preview and up both refused with this line, before any step and without waiting on the guest
+ * as on one still booting (it answered and refused). Returns up's output. */
+async function refusedBoth(ws: Workspace, refusal: RegExp): Promise<string> {
+  const preview = await ws.preview(false);
+  assert.notStrictEqual(preview.status, 0, preview.output.slice(-3000));
+  assert.match(preview.output, refusal);
+  const up = await ws.up();
+  assert.strictEqual(up.status, 1, up.output.slice(-3000));
+  assert.match(up.output, refusal);
+  assert.doesNotMatch(up.output, /before the preflight: restarting/);
+  return up.output;
+}
+
 async function restartSshd(guest: string): Promise<void> {
   const killed = await ask(guest, { op: "sshd-kill" });
   assert.ok(killed.ok, JSON.stringify(killed));
@@ -51,15 +64,8 @@ describe("e2e: a guest that refuses our key or presents another host key", funct
       const refusal = new RegExp(
         `\`${PIGLET.name}\`: unreachable: it refuses our SSH key \\(user root, key ${escaped(CLIENT_FP)}, the secret sshPrivateKey\\): add its public key to /root/\\.ssh/authorized_keys there`,
       );
-      const preview = await ws.preview(false);
-      assert.notStrictEqual(preview.status, 0, preview.output.slice(-3000));
-      assert.match(preview.output, refusal);
-      const up = await ws.up();
-      assert.strictEqual(up.status, 1, up.output.slice(-3000));
-      assert.match(up.output, refusal);
-      // It answered and refused: up does not wait for it as for a guest still booting.
-      assert.doesNotMatch(up.output, /before the preflight: restarting/);
-      console.log(`      up refused: ${up.output.match(refusal)![0].slice(0, 160)}...`);
+      const up = await refusedBoth(ws, refusal);
+      console.log(`      up refused: ${up.match(refusal)![0].slice(0, 160)}...`);
       assert.deepStrictEqual(mutatingOn(eventsSince(mark), EVERY_MACHINE), []);
     } finally {
       writeFileSync(authorized, saved);
@@ -83,16 +89,8 @@ describe("e2e: a guest that refuses our key or presents another host key", funct
     const refusal = new RegExp(
       `\`${PIGLET.name}\`: unreachable: its host key changed: it presents ssh-ed25519 ${escaped(fingerprint(keyBlob(regenerated)))}, the stack's hostKey pins ${escaped(fingerprint(keyBlob(pinned)))}, refusing to connect`,
     );
-    const preview = await ws.preview(false);
-    assert.notStrictEqual(preview.status, 0, preview.output.slice(-3000));
-    assert.match(preview.output, refusal);
-    const up = await ws.up();
-    assert.strictEqual(up.status, 1, up.output.slice(-3000));
-    assert.match(up.output, refusal);
-    assert.match(
-      up.output,
-      /`ssh-keyscan -t ed25519 127\.0\.0\.22` into its hostKey in the stack file/,
-    );
+    const up = await refusedBoth(ws, refusal);
+    assert.match(up, /`ssh-keyscan -t ed25519 127\.0\.0\.22` into its hostKey in the stack file/);
     assert.deepStrictEqual(mutatingOn(eventsSince(mark), EVERY_MACHINE), []);
 
     // The fix the message names: the key ssh-keyscan reads, into the node's hostKey.
