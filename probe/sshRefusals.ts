@@ -8,7 +8,8 @@ export interface RefusedEndpoint {
   readonly user: string;
 }
 
-/** OpenSSH's fingerprint of a public key blob, as `ssh-keygen -lf` prints it: `SHA256:...`. */
+/** OpenSSH's fingerprint of a public key blob, as `ssh-keygen -lf` prints it: `SHA256:` and the
+ * digest in base64 with its `=` padding trimmed (openssh-portable `sshkey.c` `fingerprint_b64`). */
 export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
