@@ -31,6 +31,15 @@ export class ProbeError extends Error {
   }
 }
 
+/** ssh2's error once the server has turned down every key we offered (`lib/client.js`); a key
+ * that cannot sign gets the same level with another message, and is not the server's refusal. */
+function refusedOurKey(error: Error & { level?: string }): boolean {
+  return (
+    error.level === "client-authentication" &&
+    error.message === "All configured authentication methods failed"
+  );
+}
+
 function pinnedKey(hostKey: string): { type: string; blob: Buffer } {
   const [type, base64] = hostKey.split(" ");
   return { type, blob: Buffer.from(base64, "base64") };
@@ -65,10 +74,10 @@ export function runRemoteScript(
     client.on("error", (error: Error & { level?: string }) => {
       const why = presented
         ? hostKeyChanged(endpoint, pinned.type, presented, pinned.blob)
-        : error.level === "client-authentication"
+        : refusedOurKey(error)
           ? keyRefused(endpoint, clientKeyFingerprint(privateKey))
           : `cannot connect to ${endpoint.address}:${endpoint.port}: ${error.message}`;
-      const refused = presented !== undefined || error.level === "client-authentication";
+      const refused = presented !== undefined || refusedOurKey(error);
       finish(new ProbeError(endpoint.name, why, refused));
     });
     client.on("ready", () => {
