@@ -1,14 +1,16 @@
 import * as assert from "assert";
 import { ask } from "../../lab/supervisors";
-import { eventMark, eventsSince, labDown, requireLabMachine } from "./harness";
+import { eventMark, eventsSince, labDown, onHost, requireLabMachine, Workspace } from "./harness";
 import { waitFor } from "./childRun";
 import { downIntervals } from "./rollChecks";
-import { POST_GUESTS } from "./postCluster";
+import { labHostKey, POST_GUESTS } from "./postCluster";
 import { assertConverged, freshRoll, gated, GUESTS, mutatingOn, poweroffOf } from "./recovery";
+import { editStack } from "./stackEdit";
 
 /**
  * Connections that drop (issue 14, part 2): every sshd of a Proxmox host killed while the roll's
- * disk step waits on that host for its `qm reboot`. Run as root, under the lab lock:
+ * disk step waits on that host for its `qm reboot`; every sshd of a guest killed during its
+ * prepare step, and while its restart step waits for K3s. Run as root, under the lab lock:
  * flock /tmp/k3s-homelab-lab.lock npx mocha --no-config --require ts-node/register/transpile-only --timeout 1800000 --exit test/e2e/droppedConnection.test.ts
  */
 
@@ -115,6 +117,65 @@ describe("e2e: a connection that drops mid-step", function () {
     const next = await ws.up();
     assert.strictEqual(next.status, 0, next.output.slice(-4000));
     for (const g of [PIGLET, FAWN]) assert.match(next.output, gated(g.name), g.name);
+    assertConverged(mark);
+  });
+  // Goes on from the cluster the test above converged (its lab stays up until after()).
+  it("a guest's sshd killed while its restart step waits for K3s to come back (a node config change, no VM restart): up fails naming the step; sshd back, the next up still runs that node's gate before the next node", async () => {
+    const ws = new Workspace("e2e-dropped-restart");
+    editStack(ws, (config) => {
+      config["k3s-homelab:nodes"][PIGLET.name].config = {
+        "node-label": ["homelab.test/dropped=1"],
+      };
+    });
+    const mark = eventMark();
+    const up = ws.up();
+    await waitFor(
+      `${PIGLET.name}'s systemctl restart k3s (its restart step)`,
+      () =>
+        eventsSince(mark).find(
+          (e) =>
+            e.host === PIGLET.name &&
+            e.tool === "systemctl" &&
+            e.action === "restart" &&
+            JSON.stringify(e.units).includes("k3s"),
+        ),
+      10 * 60 * 1000,
+    );
+    const killed = await ask(PIGLET.name, { op: "sshd-kill" });
+    assert.ok(killed.ok, JSON.stringify(killed));
+    const failed = await up;
+    console.log(`      killed ${PIGLET.name}'s sshd; up exited ${failed.status}`);
+    assert.strictEqual(failed.status, 1, failed.output.slice(-3000));
+    assert.match(failed.output, /k3s-vm-piglet-restart \*\*creating failed\*\* error: /);
+    assert.doesNotMatch(failed.output, gated(PIGLET.name));
+    assert.deepStrictEqual(mutatingOn(eventsSince(mark), [FAWN.name, FAWN.host]), []);
+
+    const started = await ask(PIGLET.name, { op: "sshd-start" });
+    assert.ok(started.ok, JSON.stringify(started));
+    // K3s restarted with the new config without its connection. The owner waits until the node is
+    // back (preflight refuses a cluster whose member is still starting), then runs up: the gate
+    // is still owed.
+    await waitFor(
+      `${PIGLET.name} Ready again`,
+      () => {
+        const ready = onHost(
+          PIGLET.address,
+          labHostKey(PIGLET.name),
+          `k3s kubectl get node ${PIGLET.name} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`,
+        );
+        return ready.status === 0 && ready.stdout.trim() === "True" ? true : undefined;
+      },
+      120 * 1000,
+    );
+    const next = await ws.up();
+    assert.strictEqual(next.status, 0, next.output.slice(-4000));
+    assert.match(next.output, /k3s-vm-piglet: k3s already runs the current binary and config/);
+    assert.match(next.output, gated(PIGLET.name));
+    const gatedAt = next.output.search(gated(PIGLET.name));
+    assert.ok(
+      next.output.search(/k3s-vm-fawn-check creating/) > gatedAt,
+      "the last node's roll began before piglet's gate passed",
+    );
     assertConverged(mark);
   });
 });
