@@ -72,13 +72,13 @@ export function runRemoteScript(
       else resolve(result!);
     };
     client.on("error", (error: Error & { level?: string }) => {
+      const ourKeyRefused = refusedOurKey(error);
       const why = presented
         ? hostKeyChanged(endpoint, pinned.type, presented, pinned.blob)
-        : refusedOurKey(error)
+        : ourKeyRefused
           ? keyRefused(endpoint, clientKeyFingerprint(privateKey))
           : `cannot connect to ${endpoint.address}:${endpoint.port}: ${error.message}`;
-      const refused = presented !== undefined || refusedOurKey(error);
-      finish(new ProbeError(endpoint.name, why, refused));
+      finish(new ProbeError(endpoint.name, why, presented !== undefined || ourKeyRefused));
     });
     client.on("ready", () => {
       client.exec("sh -s", (error, stream) => {

@@ -22,8 +22,14 @@ export function clientKeyFingerprint(privateKey: string): string | undefined {
   return fingerprint(key.getPublicSSH());
 }
 
-const keyscan = (e: RefusedEndpoint) =>
-  `ssh-keyscan -t ed25519${e.port === 22 ? "" : ` -p ${e.port}`} ${e.address}`;
+/** The name ssh-keyscan's `-t` and sshd's host key files use for a key type. */
+function shortType(type: string): string {
+  if (type.startsWith("ecdsa-")) return "ecdsa";
+  return type.replace(/^ssh-/, "");
+}
+
+const keyscan = (e: RefusedEndpoint, type: string) =>
+  `ssh-keyscan -t ${shortType(type)}${e.port === 22 ? "" : ` -p ${e.port}`} ${e.address}`;
 
 /**
  * The machine presented another host key than the stack pins. Either it was reinstalled or its
@@ -37,8 +43,8 @@ export function hostKeyChanged(
 ): string {
   return (
     `its host key changed: it presents ${type} ${fingerprint(presented)}, the stack's hostKey pins ${fingerprint(pinned)}, refusing to connect. ` +
-    `If it was reinstalled or its host keys regenerated, compare with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on its console, ` +
-    `then put the output of \`${keyscan(endpoint)}\` into its hostKey in the stack file; if not, something may be between you and it`
+    `If it was reinstalled or its host keys regenerated, compare with \`ssh-keygen -lf /etc/ssh/ssh_host_${shortType(type)}_key.pub\` on its console, ` +
+    `then put the output of \`${keyscan(endpoint, type)}\` into its hostKey in the stack file; if not, something may be between you and it`
   );
 }
 

@@ -43,6 +43,19 @@ describe("SSH refusals name the cause and the fix", () => {
     );
   });
 
+  it("names the host key file and keyscan type of the pinned key's type", () => {
+    const blob = blobOf("piglet_ed25519.pub");
+    for (const [type, short] of [
+      ["ssh-rsa", "rsa"],
+      ["ecdsa-sha2-nistp256", "ecdsa"],
+    ]) {
+      const text = hostKeyChanged(PIGLET, type, blob, blob);
+      assert.ok(text.includes(`\`ssh-keygen -lf /etc/ssh/ssh_host_${short}_key.pub\``), text);
+      assert.ok(text.includes(`\`ssh-keyscan -t ${short} k3s-vm-piglet.maas\``), text);
+      assert.ok(text.startsWith(`its host key changed: it presents ${type} SHA256:`), text);
+    }
+  });
+
   it("a refused client key: the user, the key's fingerprint, where to add it (exact text)", () => {
     assert.strictEqual(
       keyRefused({ ...PIGLET, user: "ops" }, "SHA256:abc"),
