@@ -233,6 +233,14 @@ export function parsePendingKeys(text: string): string[] {
   return keys;
 }
 
+/** A reboot request means qmeventd's `qm cleanup` starts the VM again. A `qm cleanup` running
+ * without one has either cleared it and is starting the VM, or found none: after our `qm reboot`
+ * timed out it found none (vm_reboot clears the request on error), and the VM stays off. */
+function restartInFlight(restart: string, rebootTimedOut: boolean): boolean {
+  if (/reboot-request/.test(restart)) return true;
+  return /cleanup/.test(restart) && !rebootTimedOut;
+}
+
 function parseVm(s: Map<string, string>, vmid: number): VmObservation {
   const statusText = s.get(`vm ${vmid} status`) ?? "";
   const status =
@@ -250,7 +258,7 @@ function parseVm(s: Map<string, string>, vmid: number): VmObservation {
     status,
     pendingKeys: parsePendingKeys(s.get(`vm ${vmid} changes`) ?? ""),
     ...(timedOut ? { rebootTimedOutAt: new Date(Number(at) * 1000).toISOString() } : {}),
-    ...(/\S/.test(s.get(`vm ${vmid} restart`) ?? "") ? { restarting: true } : {}),
+    ...(restartInFlight(s.get(`vm ${vmid} restart`) ?? "", timedOut) ? { restarting: true } : {}),
     ...(/^\d+$/.test(age) ? { qemuAgeSeconds: Number(age) } : {}),
   };
 }

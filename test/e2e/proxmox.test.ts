@@ -203,7 +203,14 @@ describe("e2e: Proxmox as it really behaves", function () {
   });
 
   it("a qm reboot that times out says the guest got the shutdown request, and the next preview names the VM it left off", async () => {
-    labUp(fixtureWith("px-timeout", (f) => (guest(f, "k3s-vm-pve").qm = { shutdownSeconds: 50 })));
+    // qmeventd's `qm cleanup` after the late power-off takes 20 s here (it may wait up to 60 s for
+    // the config lock): the preview below reads the host while it runs, without a reboot request.
+    labUp(
+      fixtureWith(
+        "px-timeout",
+        (f) => (guest(f, "k3s-vm-pve").qm = { shutdownSeconds: 50, restartDelaySeconds: 20 }),
+      ),
+    );
     const stack = stackFileWith(
       "px-timeout",
       (c) => (c["k3s-homelab:cluster"].gateTimeoutSeconds = 30),

@@ -4,6 +4,7 @@ import { join } from "path";
 import { parse } from "yaml";
 import { loadFixture } from "../../lab/fixture";
 import { installArgsAsConfig } from "../../lab/stackFile";
+import { failedInInlinePlumbing } from "../../lab/stack";
 
 const REPO = join(__dirname, "..", "..");
 
@@ -32,5 +33,31 @@ describe("lab stacks carry the fixtures' install-time flags", () => {
         guest.name,
       );
     }
+  });
+});
+
+describe("the lab's Workspace runs an operation again only when the inline plumbing failed it", () => {
+  const ciOutput = [
+    "Updating (lab):",
+    "",
+    "    pulumi:pulumi:Stack k3s-homelab-lab  error: One or more errors occurred: 14 UNAVAILABLE: No connection established. Last error: null. Resolution note: ",
+    "    pulumi:pulumi:Stack k3s-homelab-lab **failed** 1 error",
+    "Resources:",
+    "    1 errored",
+    "",
+    "Duration: 1s",
+  ].join("\n");
+  const run = (status: number, output: string) => ({ status, stdout: output, stderr: "", output });
+
+  it("the failure stop 21's CI saw: the stack alone errored with grpc-js's UNAVAILABLE", () => {
+    assert.strictEqual(failedInInlinePlumbing(run(1, ciOutput)), true);
+  });
+
+  it("not a run that did more than the stack, nor another failure, nor a success", () => {
+    const more = ciOutput.replace("    1 errored\n", "    1 errored\n    3 unchanged\n");
+    assert.strictEqual(failedInInlinePlumbing(run(1, more)), false);
+    const refused = ciOutput.replace(/14 UNAVAILABLE[^\n]*/, "preflight refused the roll:");
+    assert.strictEqual(failedInInlinePlumbing(run(1, refused)), false);
+    assert.strictEqual(failedInInlinePlumbing(run(0, ciOutput)), false);
   });
 });

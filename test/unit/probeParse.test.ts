@@ -150,6 +150,7 @@ describe("probe output parsing", () => {
         "@@ vm 105 qemu-age",
         "     37",
         "@@ vm 105 restart",
+        "reboot-request",
         "cleanup",
         "@@ storage",
         "dir: local",
@@ -183,5 +184,24 @@ describe("probe output parsing", () => {
     assert.strictEqual(host.txgLive, 5);
     assert.strictEqual(host.txgBoot, 3);
     assert.strictEqual(parseHostProbe("@@ txg\n!absent\n@@ txg-boot\n", []).txgLive, undefined);
+  });
+
+  it("a qm cleanup after our timed-out qm reboot is not a restart: the request was cleared, the VM stays off", () => {
+    const restartingOf = (restart: string, timeoutNote: string) =>
+      parseHostProbe(
+        [
+          "@@ vm 105 status",
+          "status: stopped",
+          "@@ vm 105 reboot-timeout",
+          timeoutNote,
+          "@@ vm 105 restart",
+          restart,
+        ].join("\n"),
+        [105],
+      ).vms.get(105)?.restarting;
+    assert.strictEqual(restartingOf("cleanup", "1796000000 4242"), undefined);
+    assert.strictEqual(restartingOf("cleanup", ""), true);
+    assert.strictEqual(restartingOf("reboot-request", "1796000000 4242"), true);
+    assert.strictEqual(restartingOf("", ""), undefined);
   });
 });
