@@ -1,0 +1,7 @@
+export type * from "./facts";
+export type { Agreement } from "./agreement";
+export { agree } from "./agreement";
+export type { MatchedNode, Matching } from "./match";
+export { matchNodes, netMac, vmDisks } from "./match";
+export type { DiscoveredStack, DiscoverInput } from "./render";
+export { hostKeyFingerprint, renderDiscoveredStack } from "./render";

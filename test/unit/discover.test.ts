@@ -1,0 +1,277 @@
+import * as assert from "assert";
+import { readFileSync } from "fs";
+import { join } from "path";
+import { parse } from "yaml";
+import { buildClusterSpec, sortStackEntries } from "../../config";
+import { agree } from "../../discover/agreement";
+import type { DiscoveredHost, DiscoveredNode } from "../../discover/facts";
+import { matchNodes, netMac, vmDisks } from "../../discover/match";
+import { hostKeyFingerprint, renderDiscoveredStack } from "../../discover/render";
+
+const KEY = (n: number) =>
+  `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${String(n).repeat(43).slice(0, 43)}`;
+
+const vmConfig = (mac: string, drive: string) => ({
+  scsihw: "virtio-scsi-single",
+  scsi0: drive,
+  ide2: "none,media=cdrom",
+  net0: `virtio=${mac},bridge=vmbr0,firewall=1`,
+});
+
+/** The post's cluster as discover would read it: fawn installed later, without --disable. */
+function postHosts(): DiscoveredHost[] {
+  return [
+    {
+      name: "pve",
+      address: "pve.maas",
+      hostKey: KEY(1),
+      txgTimeout: 5,
+      vms: [
+        {
+          vmid: 105,
+          config: vmConfig("BC:24:11:00:00:05", "local-zfs:vm-105-disk-0,size=64G"),
+          agentAddresses: ["127.0.0.1", "10.0.0.21"],
+        },
+      ],
+    },
+    {
+      name: "piglet",
+      address: "piglet.maas",
+      hostKey: KEY(2),
+      txgTimeout: 5,
+      vms: [
+        { vmid: 106, config: vmConfig("BC:24:11:00:00:06", "local-zfs:vm-106-disk-0,size=64G") },
+        { vmid: 200, config: vmConfig("BC:24:11:00:02:00", "local-zfs:vm-200-disk-0,size=8G") },
+      ],
+    },
+    {
+      name: "fawn",
+      address: "still-fawn.maas",
+      hostKey: KEY(3),
+      txgTimeout: 5,
+      vms: [
+        { vmid: 108, config: vmConfig("BC:24:11:00:00:08", "local-zfs:vm-108-disk-0,size=64G") },
+      ],
+    },
+  ];
+}
+
+function server(name: string, ip: string, mac: string, version: string, disable?: string[]) {
+  return {
+    name,
+    role: "server" as const,
+    internalIp: ip,
+    kubeletVersion: version,
+    guest: {
+      address: `${name}.maas`,
+      hostKey: KEY(ip.length + name.length),
+      macs: [mac.toLowerCase()],
+      k3sConfig: {
+        "node-ip": ip,
+        "write-kubeconfig-mode": "0644",
+        ...(disable ? { disable } : {}),
+        token: "secret-not-carried",
+      },
+    },
+  };
+}
+
+function postNodes(): DiscoveredNode[] {
+  return [
+    server("k3s-vm-pve", "10.0.0.21", "BC:24:11:00:00:05", "v1.32.4+k3s1", ["traefik"]),
+    server("k3s-vm-piglet", "10.0.0.22", "BC:24:11:00:00:06", "v1.32.4+k3s1", ["traefik"]),
+    server("k3s-vm-fawn", "10.0.0.23", "BC:24:11:00:00:08", "v1.33.5+k3s1"),
+    { name: "k3s-agent-1", role: "agent", internalIp: "10.0.0.31", kubeletVersion: "v1.32.4+k3s1" },
+  ];
+}
+
+describe("discover: a stack file from the cluster that runs", () => {
+  it("reads a netN's MAC in both of qemu-server's forms, and a VM's disks without its CD-ROM", () => {
+    assert.strictEqual(netMac("virtio=BC:24:11:AA:BB:CC,bridge=vmbr0"), "bc:24:11:aa:bb:cc");
+    assert.strictEqual(
+      netMac("bridge=vmbr0,macaddr=BC:24:11:AA:BB:CD,model=virtio"),
+      "bc:24:11:aa:bb:cd",
+    );
+    assert.strictEqual(netMac("bridge=vmbr0"), undefined);
+    assert.deepStrictEqual(vmDisks(vmConfig("BC:24:11:00:00:05", "local-zfs:x,size=1G")), [
+      "scsi0",
+    ]);
+  });
+
+  it("ties nodes by the guest agent, else by MAC; leaves out what it cannot tie, saying why", () => {
+    const { matched, leftOut } = matchNodes(postNodes(), postHosts());
+    assert.deepStrictEqual(
+      matched.map((m) => `${m.node.name} ${m.host.name}/${m.vm.vmid} ${m.disk} ${m.by}`),
+      [
+        "k3s-vm-pve pve/105 scsi0 guest agent",
+        "k3s-vm-piglet piglet/106 scsi0 MAC address",
+        "k3s-vm-fawn fawn/108 scsi0 MAC address",
+      ],
+    );
+    assert.deepStrictEqual(leftOut, ["node `k3s-agent-1` (10.0.0.31): no SSH to its guest"]);
+  });
+
+  it("a VM with two disks and no word from the guest on the data dir is left out", () => {
+    const hosts = postHosts();
+    const vm = hosts[2].vms[0];
+    hosts[2] = {
+      ...hosts[2],
+      vms: [{ ...vm, config: { ...vm.config, scsi1: "local-zfs:d,size=1G" } }],
+    };
+    const { leftOut } = matchNodes(postNodes().slice(2, 3), hosts);
+    assert.deepStrictEqual(leftOut, [
+      "node `k3s-vm-fawn` (VM 108 on `fawn`): VM 108 has 2 disks (scsi0, scsi1) and the guest did not say which holds the data dir",
+    ]);
+  });
+
+  it("two VMs with the node's MAC: left out, naming both", () => {
+    const hosts = postHosts();
+    hosts[1] = {
+      ...hosts[1],
+      vms: [hosts[1].vms[0], { vmid: 107, config: hosts[1].vms[0].config }],
+    };
+    const { leftOut } = matchNodes(postNodes().slice(1, 2), hosts);
+    assert.deepStrictEqual(leftOut, [
+      "node `k3s-vm-piglet` (10.0.0.22): more than one VM matches by MAC address (VM 106 on `piglet`, VM 107 on `piglet`)",
+    ]);
+  });
+
+  it("the servers' differing `disable` is a warning naming each server, not a guess", () => {
+    const a = agree(matchNodes(postNodes(), postHosts()).matched);
+    assert.strictEqual(a.k3sVersion, "v1.33.5+k3s1");
+    assert.deepStrictEqual(
+      [...a.nodeVersions],
+      [
+        ["k3s-vm-pve", "v1.32.4+k3s1"],
+        ["k3s-vm-piglet", "v1.32.4+k3s1"],
+      ],
+    );
+    assert.deepStrictEqual(a.serverConfig, {});
+    assert.deepStrictEqual(a.warnings, [
+      "servers differ on `disable` (`k3s-vm-pve` [traefik], `k3s-vm-piglet` [traefik], `k3s-vm-fawn` not set); K3s needs one value on every server: left out of serverConfig, set it yourself",
+    ]);
+  });
+
+  it("writes the post's cluster as it runs, with the tweaks commented out (exact text)", () => {
+    const out = renderDiscoveredStack({
+      stack: "homelab",
+      hosts: postHosts(),
+      nodes: postNodes(),
+      sshUser: "root",
+      readAt: "2026-12-03T17:00:00Z",
+    });
+    assert.strictEqual(
+      out.text,
+      [
+        "# Written by `npm run discover` at 2026-12-03T17:00:00Z from what the cluster runs: a preview",
+        "# of it changes nothing. Review it, then switch on the tweaks below in a commit of their own.",
+        "# Secrets are not in this file; set them with",
+        "#   pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
+        '#   pulumi config set --secret token "$(ssh root@SERVER cat /var/lib/rancher/k3s/server/token)"',
+        "",
+        "config:",
+        "  k3s-homelab:cluster:",
+        "    k3sVersion: v1.33.5+k3s1",
+        "    registrationAddress: https://10.0.0.21:6443",
+        "    serverConfig: {}",
+        "    sysctl: {}",
+        "    disk:",
+        "      cache: none",
+        "      iothread: false",
+        "    zfsTxgTimeout: 5",
+        "    ssh:",
+        "      user: root",
+        "    rollOrder:",
+        "      - k3s-vm-pve",
+        "      - k3s-vm-piglet",
+        "      - k3s-vm-fawn",
+        "    # The post's disk tweak: the host page cache acknowledges etcd's fdatasync, and an I/O",
+        "    # thread serves the disk (applied by a gated qm reboot, one node at a time):",
+        "    # disk: { cache: writeback, iothread: true }",
+        "    # The post's sysctl: less swapping and smaller dirty-page bursts in front of etcd's writes",
+        "    # (merge into sysctl above):",
+        "    # vm.swappiness: 10",
+        "    # vm.dirty_ratio: 5",
+        "    # vm.dirty_background_ratio: 3",
+        "    # The post's ZFS tweak: commit a transaction group every 3 s instead of every 5 s:",
+        "    # zfsTxgTimeout: 3",
+        "  k3s-homelab:hosts:",
+        "    # host key SHA256:68IN3bvlvHZc+bPHzkC3K7b2pt6JNE6LlBFIGTuXhC8",
+        "    pve:",
+        "      address: pve.maas",
+        "      hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI1111111111111111111111111111111111111111111",
+        "    # host key SHA256:Nqfc4Sehg3pDpfvFnth7joRWlcoVrvdte6HKxDLlu/U",
+        "    piglet:",
+        "      address: piglet.maas",
+        "      hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI2222222222222222222222222222222222222222222",
+        "    # host key SHA256:TlT3ECwcbdlFB5Sx/v7UFR5nQ0wWcKmDUaf0e8ZgTxk",
+        "    fawn:",
+        "      address: still-fawn.maas",
+        "      hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI3333333333333333333333333333333333333333333",
+        "  k3s-homelab:nodes:",
+        "    # host key SHA256:Vixjq4ma98qfSCAW76mQdzFwOXTUDCOXrNcaUYrlbfI; VM tied by guest agent",
+        "    # runs v1.32.4+k3s1, not the cluster's v1.33.5+k3s1",
+        "    k3s-vm-pve:",
+        "      host: pve",
+        "      vmid: 105",
+        "      disk: scsi0",
+        "      address: k3s-vm-pve.maas",
+        "      role: server",
+        "      hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI1919191919191919191919191919191919191919191",
+        "      config:",
+        "        node-ip: 10.0.0.21",
+        '        write-kubeconfig-mode: "0644"',
+        "      k3sVersion: v1.32.4+k3s1",
+        "    # host key SHA256:Nqfc4Sehg3pDpfvFnth7joRWlcoVrvdte6HKxDLlu/U; VM tied by MAC address",
+        "    # runs v1.32.4+k3s1, not the cluster's v1.33.5+k3s1",
+        "    k3s-vm-piglet:",
+        "      host: piglet",
+        "      vmid: 106",
+        "      disk: scsi0",
+        "      address: k3s-vm-piglet.maas",
+        "      role: server",
+        "      hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI2222222222222222222222222222222222222222222",
+        "      config:",
+        "        node-ip: 10.0.0.22",
+        '        write-kubeconfig-mode: "0644"',
+        "      k3sVersion: v1.32.4+k3s1",
+        "    # host key SHA256:+0ii1AS6oNF3oSDnD/LvlGbSqRZz9MZGDsoBG+ldaoU; VM tied by MAC address",
+        "    k3s-vm-fawn:",
+        "      host: fawn",
+        "      vmid: 108",
+        "      disk: scsi0",
+        "      address: k3s-vm-fawn.maas",
+        "      role: server",
+        "      hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI2020202020202020202020202020202020202020202",
+        "      config:",
+        "        node-ip: 10.0.0.23",
+        '        write-kubeconfig-mode: "0644"',
+        "",
+      ].join("\n"),
+    );
+    assert.deepStrictEqual(out.leftOut, ["node `k3s-agent-1` (10.0.0.31): no SSH to its guest"]);
+    assert.strictEqual(out.warnings.length, 1);
+    // What `npm run validate` does with it: no problem, and the versions as they run.
+    const config = (parse(out.text) as { config: Record<string, unknown> }).config;
+    const entries = sortStackEntries(config, () => true);
+    assert.deepStrictEqual(entries.problems, []);
+    const { spec } = buildClusterSpec(entries.structured);
+    assert.deepStrictEqual(
+      spec.nodes.map((n) => `${n.name} ${n.role} ${n.k3sVersion}`),
+      [
+        "k3s-vm-pve server v1.32.4+k3s1",
+        "k3s-vm-piglet server v1.32.4+k3s1",
+        "k3s-vm-fawn server v1.33.5+k3s1",
+      ],
+    );
+  });
+
+  it("prints host key fingerprints as ssh-keygen -lf does", () => {
+    // `ssh-keygen -lf lab/keys/client.pub` prints this fingerprint.
+    const line = readFileSync(join(__dirname, "..", "..", "lab", "keys", "client.pub"), "utf8");
+    assert.strictEqual(
+      hostKeyFingerprint(line.trim()),
+      "SHA256:4qkH9qpgMqT9Vr9s0OLuREQumxNiDGnbEcRs3M5B4f4",
+    );
+  });
+});
