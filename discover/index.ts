@@ -5,3 +5,4 @@ export type { MatchedNode, Matching } from "./match";
 export { matchNodes, netMac, vmDisks } from "./match";
 export type { DiscoveredStack, DiscoverInput } from "./render";
 export { hostKeyFingerprint, renderDiscoveredStack } from "./render";
+export { k3sConfigAsRun } from "./guestConfig";

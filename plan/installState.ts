@@ -18,7 +18,7 @@ const ALIASES: Readonly<Record<string, string>> = {
 };
 
 /** K3S_* variables K3s reads as a flag's EnvVar (pkg/cli/cmds), by the flag they stand for. */
-const ENV_FLAGS: Readonly<Record<string, string>> = {
+export const ENV_FLAGS: Readonly<Record<string, string>> = {
   K3S_TOKEN: "token",
   K3S_TOKEN_FILE: "token-file",
   K3S_URL: "server",
@@ -59,11 +59,11 @@ const BOOLEAN = new Set([
 ]);
 
 /** Flags a config.yaml writes as a list. */
-function isListKey(key: string): boolean {
+export function isListKey(key: string): boolean {
   return ["tls-san", "node-label", "node-taint", "disable"].includes(key) || key.endsWith("-arg");
 }
 
-function secret(key: string): boolean {
+export function isSecretKey(key: string): boolean {
   return /token|secret|password/.test(key) && !key.endsWith("-file");
 }
 
@@ -128,7 +128,7 @@ function judge(
   if (key === "config") {
     return `node \`${node.name}\`: installed with ${shown} (${source}), so K3s reads that file, not the config.yaml the stack writes; ${drop}: move what that file sets into the node's \`config\` in the stack`;
   }
-  const setting = secret(key)
+  const setting = isSecretKey(key)
     ? `\`${key}\` (its value from the node)`
     : `\`${yamlLine(key, values)}\``;
   const fix = `add ${setting} to the node's \`config\` in the stack`;
@@ -141,7 +141,7 @@ function judge(
       ? values.every((v) => wanted.includes(v))
       : wanted.length === 1 && wanted[0] === values[values.length - 1];
   if (carried) return undefined;
-  const stackHas = secret(key) ? `\`${key}\`` : `\`${yamlLine(key, wanted)}\``;
+  const stackHas = isSecretKey(key) ? `\`${key}\`` : `\`${yamlLine(key, wanted)}\``;
   return `node \`${node.name}\`: installed with ${shown} (${source}), but the stack's config.yaml has ${stackHas}; ${drop} and the node would change: set ${setting} in the node's \`config\` in the stack instead, or change the node by hand first`;
 }
 
@@ -170,7 +170,7 @@ export function checkInstallState(
     for (const [key, values] of byKey) {
       const shown = values
         .map((v) =>
-          v === "true" && BOOLEAN.has(key) ? `--${key}` : `--${key}=${secret(key) ? "…" : v}`,
+          v === "true" && BOOLEAN.has(key) ? `--${key}` : `--${key}=${isSecretKey(key) ? "…" : v}`,
         )
         .map((f) => `\`${f}\``)
         .join(", ");

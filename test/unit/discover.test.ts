@@ -4,6 +4,8 @@ import { join } from "path";
 import { parse } from "yaml";
 import { buildClusterSpec, sortStackEntries } from "../../config";
 import { agree } from "../../discover/agreement";
+import { k3sConfigAsRun } from "../../discover/guestConfig";
+import type { NodeObservation } from "../../probe/observations";
 import type { DiscoveredHost, DiscoveredNode } from "../../discover/facts";
 import { matchNodes, netMac, vmDisks } from "../../discover/match";
 import { hostKeyFingerprint, renderDiscoveredStack } from "../../discover/render";
@@ -273,5 +275,50 @@ describe("discover: a stack file from the cluster that runs", () => {
       hostKeyFingerprint(line.trim()),
       "SHA256:4qkH9qpgMqT9Vr9s0OLuREQumxNiDGnbEcRs3M5B4f4",
     );
+  });
+});
+
+describe("discover: what K3s runs with, as K3s itself reads it", () => {
+  const observed = (over: Partial<NodeObservation>): NodeObservation => ({
+    configYaml: "",
+    sysctl: {},
+    sysctlFile: "",
+    ...over,
+  });
+
+  it("env, then config.yaml and drop-ins (`key+` appends), then ExecStart flags; no secrets", () => {
+    const own = observed({
+      unitEnv: [{ name: "K3S_NODE_NAME", value: "pve" }, { name: "K3S_TOKEN" }],
+      configYaml: "node-ip: 10.0.0.21\ndisable: servicelb\nwrite-kubeconfig-mode: 644\n",
+      configDropins: [
+        { path: "/etc/rancher/k3s/config.yaml.d/10-x.yaml", text: "disable+: [local-storage]\n" },
+      ],
+      execStart: [
+        "server",
+        "--disable=traefik",
+        "--cluster-init",
+        "--token",
+        "abc",
+        "-i",
+        "10.0.0.99",
+      ],
+    });
+    assert.deepStrictEqual(k3sConfigAsRun(own), {
+      "node-name": "pve",
+      "node-ip": "10.0.0.99",
+      disable: ["servicelb", "local-storage", "traefik"],
+      "write-kubeconfig-mode": "644",
+      "cluster-init": "true",
+    });
+  });
+
+  it("a drop-in's plain key replaces what config.yaml set", () => {
+    const own = observed({
+      configYaml: "disable: [traefik]\n",
+      configDropins: [
+        { path: "/etc/rancher/k3s/config.yaml.d/20-y.yaml", text: "disable: [servicelb]\n" },
+      ],
+    });
+    assert.deepStrictEqual(k3sConfigAsRun(own), { disable: ["servicelb"] });
   });
 });
