@@ -6,3 +6,11 @@ export { matchNodes, netMac, vmDisks } from "./match";
 export type { DiscoveredStack, DiscoverInput } from "./render";
 export { hostKeyFingerprint, renderDiscoveredStack } from "./render";
 export { k3sConfigAsRun } from "./guestConfig";
+export {
+  API_NODES_SCRIPT,
+  parseApiNodes,
+  parseGuestDiscovery,
+  parseHostDiscovery,
+  renderGuestDiscovery,
+  renderHostDiscovery,
+} from "./read";

@@ -5,6 +5,13 @@ import { parse } from "yaml";
 import { buildClusterSpec, sortStackEntries } from "../../config";
 import { agree } from "../../discover/agreement";
 import { k3sConfigAsRun } from "../../discover/guestConfig";
+import {
+  parseApiNodes,
+  parseGuestDiscovery,
+  parseHostDiscovery,
+  parseSysctlFile,
+  renderHostDiscovery,
+} from "../../discover/read";
 import type { NodeObservation } from "../../probe/observations";
 import type { DiscoveredHost, DiscoveredNode } from "../../discover/facts";
 import { matchNodes, netMac, vmDisks } from "../../discover/match";
@@ -320,5 +327,114 @@ describe("discover: what K3s runs with, as K3s itself reads it", () => {
       ],
     });
     assert.deepStrictEqual(k3sConfigAsRun(own), { disable: ["servicelb"] });
+  });
+});
+
+describe("discover: the read-only scripts and their answers", () => {
+  it("the host script lists the VMs, then reads each one's running config and guest agent", () => {
+    assert.strictEqual(
+      renderHostDiscovery(),
+      [
+        "export LC_ALL=C",
+        `printf '\\n@@ %s\\n' "vms"; qm list 2>/dev/null || true`,
+        "for vmid in $(qm list 2>/dev/null | awk 'NR > 1 { print $1 }'); do",
+        `  printf '\\n@@ %s\\n' "vm $vmid config"; qm config "$vmid" --current 2>/dev/null || true`,
+        `  printf '\\n@@ %s\\n' "vm $vmid agent"; qm guest cmd "$vmid" network-get-interfaces 2>/dev/null || true`,
+        "done",
+        `printf '\\n@@ %s\\n' "storage"; cat /etc/pve/storage.cfg 2>/dev/null || true`,
+        `printf '\\n@@ %s\\n' "txg"; cat /sys/module/zfs/parameters/zfs_txg_timeout 2>/dev/null || echo '!absent'`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("reads qm list, each VM's config, the agent's addresses and the txg", () => {
+    const host = parseHostDiscovery(
+      [
+        "@@ vms",
+        "      VMID NAME                 STATUS     MEM(MB)    BOOTDISK(GB) PID       ",
+        "       105 k3s-vm-pve           running    8192              64.00 4242      ",
+        "       110 windows              stopped    4096              80.00 0         ",
+        "@@ vm 105 config",
+        "net0: virtio=BC:24:11:00:00:05,bridge=vmbr0",
+        "scsi0: local-zfs:vm-105-disk-0,size=64G",
+        "@@ vm 105 agent",
+        '[{"name":"lo","ip-addresses":[{"ip-address":"127.0.0.1"}]},{"name":"eth0","hardware-address":"bc:24:11:00:00:05","ip-addresses":[{"ip-address":"10.0.0.21","prefix":24}]}]',
+        "@@ vm 110 config",
+        "ide0: local:iso/win.iso,media=cdrom",
+        "@@ vm 110 agent",
+        "@@ storage",
+        "zfspool: local-zfs",
+        "\tpool rpool/data",
+        "@@ txg",
+        "5",
+      ].join("\n"),
+      { name: "pve", address: "pve.maas", hostKey: KEY(1) },
+    );
+    assert.deepStrictEqual(
+      host.vms.map((v) => [v.vmid, v.config.net0 ?? "", v.agentAddresses ?? "no agent"]),
+      [
+        [105, "virtio=BC:24:11:00:00:05,bridge=vmbr0", ["127.0.0.1", "10.0.0.21"]],
+        [110, "", "no agent"],
+      ],
+    );
+    assert.strictEqual(host.txgTimeout, 5);
+    assert.strictEqual(host.storage?.get("local-zfs")?.type, "zfspool");
+  });
+
+  it("reads the API's nodes: role from K3s's labels, InternalIP, kubelet version", () => {
+    const node = (name: string, labels: Record<string, string>, ip: string) => ({
+      metadata: { name, labels },
+      status: {
+        addresses: [
+          { type: "InternalIP", address: ip },
+          { type: "Hostname", address: name },
+        ],
+        nodeInfo: { kubeletVersion: "v1.33.6+k3s1" },
+      },
+    });
+    const json = JSON.stringify({
+      items: [
+        node("k3s-vm-pve", { "node-role.kubernetes.io/control-plane": "true" }, "10.0.0.21"),
+        node("agent-1", { "kubernetes.io/os": "linux" }, "10.0.0.31"),
+      ],
+    });
+    assert.deepStrictEqual(parseApiNodes(json), [
+      {
+        name: "k3s-vm-pve",
+        role: "server",
+        internalIp: "10.0.0.21",
+        kubeletVersion: "v1.33.6+k3s1",
+      },
+      { name: "agent-1", role: "agent", internalIp: "10.0.0.31", kubeletVersion: "v1.33.6+k3s1" },
+    ]);
+    assert.throws(
+      () => parseApiNodes('{"items":[{"metadata":{"name":"x"},"status":{}}]}'),
+      /^Error: kubectl get nodes: unexpected answer at items\.0\.status\.nodeInfo: /,
+    );
+  });
+
+  it("reads the guest's MACs, what K3s runs with and its sysctl file", () => {
+    const guest = parseGuestDiscovery(
+      [
+        "@@ config",
+        "node-ip: 10.0.0.21",
+        "@@ unit-exec",
+        "/usr/local/bin/k3s server --disable=traefik",
+        "@@ sysctl-file",
+        "# Managed by k3s-homelab",
+        "vm.swappiness = 10",
+        "@@ macs",
+        "BC:24:11:00:00:05",
+        "",
+      ].join("\n"),
+      { address: "10.0.0.21", hostKey: KEY(4) },
+    );
+    assert.deepStrictEqual(guest.macs, ["bc:24:11:00:00:05"]);
+    assert.deepStrictEqual(guest.sysctl, { "vm.swappiness": "10" });
+    assert.deepStrictEqual(guest.k3sConfig["node-ip"], "10.0.0.21");
+    assert.deepStrictEqual(parseSysctlFile("; c\n-net.ipv4.ip_forward=1\n"), {
+      "net.ipv4.ip_forward": "1",
+    });
   });
 });
