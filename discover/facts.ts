@@ -34,6 +34,8 @@ export interface DiscoveredNode {
   readonly kubeletVersion: string;
   /** What the guest said over SSH; undefined when it could not be reached. */
   readonly guest?: DiscoveredGuest;
+  /** Why the guest could not be read, when it could not. */
+  readonly unreachable?: string;
 }
 
 export interface DiscoveredGuest {

@@ -76,7 +76,8 @@ export function matchNodes(
   const leftOut: string[] = [];
   for (const node of nodes) {
     if (!node.guest) {
-      leftOut.push(`node \`${node.name}\` (${node.internalIp}): no SSH to its guest`);
+      const why = node.unreachable ? `: ${node.unreachable}` : "";
+      leftOut.push(`node \`${node.name}\` (${node.internalIp}): no SSH to its guest${why}`);
       continue;
     }
     const { by, found } = candidates(node, hosts);

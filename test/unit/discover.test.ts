@@ -4,6 +4,7 @@ import { join } from "path";
 import { parse } from "yaml";
 import { buildClusterSpec, sortStackEntries } from "../../config";
 import { agree } from "../../discover/agreement";
+import { keyscanLine, parseDiscoverArgs, USAGE } from "../../discover/args";
 import { k3sConfigAsRun } from "../../discover/guestConfig";
 import {
   parseApiNodes,
@@ -436,5 +437,54 @@ describe("discover: the read-only scripts and their answers", () => {
     assert.deepStrictEqual(parseSysctlFile("; c\n-net.ipv4.ip_forward=1\n"), {
       "net.ipv4.ip_forward": "1",
     });
+  });
+});
+
+describe("discover: its command line", () => {
+  it("reads hosts, the server, node addresses and the defaults", () => {
+    const args = parseDiscoverArgs(
+      ["--host", "pve=pve.maas", "--host", "fawn=still-fawn.maas", "--server", "k3s-vm-pve.maas"],
+      "/home/me",
+    );
+    assert.deepStrictEqual(
+      { ...args, hosts: [...args.hosts], nodeAddresses: [...args.nodeAddresses] },
+      {
+        hosts: [
+          ["pve", "pve.maas"],
+          ["fawn", "still-fawn.maas"],
+        ],
+        server: "k3s-vm-pve.maas",
+        nodeAddresses: [],
+        stack: "homelab",
+        sshKey: "/home/me/.ssh/id_ed25519",
+        user: "root",
+        port: 22,
+        dir: ".",
+        force: false,
+      },
+    );
+  });
+
+  it("refuses what it cannot use, naming the flag", () => {
+    assert.throws(() => parseDiscoverArgs(["--host", "pve", "--server", "x"], "/h"), {
+      message: "--host takes NAME=ADDRESS, not `pve`",
+    });
+    assert.throws(
+      () => parseDiscoverArgs(["--host", "a=b", "--server", "x", "--port", "0"], "/h"),
+      {
+        message: "--port must be a port number, not `0`",
+      },
+    );
+    assert.throws(() => parseDiscoverArgs(["--host", "a=b"], "/h"), { message: USAGE });
+  });
+
+  it("takes the ed25519 line of ssh-keyscan's output", () => {
+    assert.strictEqual(
+      keyscanLine(
+        "# 127.0.0.11:22 SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7\n127.0.0.11 ssh-ed25519 AAAAC3Nza+/x=\n",
+      ),
+      "ssh-ed25519 AAAAC3Nza+/x=",
+    );
+    assert.strictEqual(keyscanLine("# nothing\n"), undefined);
   });
 });
