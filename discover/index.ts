@@ -14,3 +14,5 @@ export {
   renderGuestDiscovery,
   renderHostDiscovery,
 } from "./read";
+export type { DiscoverArgs } from "./args";
+export { keyscanLine, parseDiscoverArgs, USAGE } from "./args";

@@ -32,11 +32,6 @@ export function engineBin(): string {
 }
 
 /**
- * A scratch Pulumi project under .state/ with a file backend and the lab stack. The program runs
- * as an Automation API inline program in this process (the real CLI drives it), so no
- * `pulumi-language-nodejs` is needed; stack files and state never touch the repo's own files.
- */
-/**
  * The Node SDK keeps one run's engine and monitor clients in process-wide state (`runtime/
  * settings.ts`); inline programs run one after another in one process share it, and a later run
  * can fail at once with grpc-js's "14 UNAVAILABLE: No connection established" (pulumi/pulumi
@@ -52,6 +47,11 @@ export function failedInInlinePlumbing(run: Run): boolean {
   );
 }
 
+/**
+ * A scratch Pulumi project under .state/ with a file backend and the lab stack. The program runs
+ * as an Automation API inline program in this process (the real CLI drives it), so no
+ * `pulumi-language-nodejs` is needed; stack files and state never touch the repo's own files.
+ */
 export class Workspace {
   readonly dir: string;
   readonly backend: string;

@@ -8,17 +8,21 @@ import { spawnSync } from "child_process";
 import { existsSync, readFileSync, writeFileSync } from "fs";
 import { homedir } from "os";
 import { join } from "path";
-import { keyscanLine, parseDiscoverArgs, DiscoverArgs } from "../discover/args";
-import type { DiscoveredHost, DiscoveredNode } from "../discover/facts";
 import {
   API_NODES_SCRIPT,
+  DiscoveredHost,
+  DiscoveredNode,
+  DiscoverArgs,
+  hostKeyFingerprint,
+  keyscanLine,
   parseApiNodes,
+  parseDiscoverArgs,
   parseGuestDiscovery,
   parseHostDiscovery,
+  renderDiscoveredStack,
   renderGuestDiscovery,
   renderHostDiscovery,
-} from "../discover/read";
-import { hostKeyFingerprint, renderDiscoveredStack } from "../discover/render";
+} from "../discover";
 import { runRemoteScript } from "../probe/ssh";
 
 /** ssh-keyscan's ed25519 key of ADDRESS, printed with its fingerprint. Throws naming the machine. */

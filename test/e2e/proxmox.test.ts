@@ -203,8 +203,9 @@ describe("e2e: Proxmox as it really behaves", function () {
   });
 
   it("a qm reboot that times out says the guest got the shutdown request, and the next preview names the VM it left off", async () => {
-    // qmeventd's `qm cleanup` after the late power-off takes 20 s here (it may wait up to 60 s for
-    // the config lock): the preview below reads the host while it runs, without a reboot request.
+    // qmeventd's `qm cleanup` after the late power-off takes 20 s here (a real one waits for the
+    // config lock and runs the post-stop hookscript): the preview below reads the host while it
+    // runs, without a reboot request.
     labUp(
       fixtureWith(
         "px-timeout",
