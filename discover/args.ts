@@ -14,10 +14,12 @@ export interface DiscoverArgs {
   /** Where Pulumi.<stack>.yaml goes. */
   readonly dir: string;
   readonly force: boolean;
+  /** Connect to the scanned keys without asking (their fingerprints are printed all the same). */
+  readonly yes: boolean;
 }
 
 export const USAGE =
-  "usage: npm run discover -- --host NAME=ADDRESS [--host ...] --server ADDRESS [--node NAME=ADDRESS ...] [--stack homelab] [--ssh-key ~/.ssh/id_ed25519] [--user root] [--port 22] [--dir .] [--force]";
+  "usage: npm run discover -- --host NAME=ADDRESS [--host ...] --server ADDRESS [--node NAME=ADDRESS ...] [--stack homelab] [--ssh-key ~/.ssh/id_ed25519] [--user root] [--port 22] [--dir .] [--force] [--yes]";
 
 function pair(flag: string, value: string): [string, string] {
   const at = value.indexOf("=");
@@ -32,11 +34,11 @@ export function parseDiscoverArgs(argv: readonly string[], home: string): Discov
   const hosts = new Map<string, string>();
   const nodeAddresses = new Map<string, string>();
   const single: Record<string, string> = {};
-  let force = false;
+  const switches = { force: false, yes: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (flag === "--force") {
-      force = true;
+    if (flag === "--force" || flag === "--yes") {
+      switches[flag === "--force" ? "force" : "yes"] = true;
       continue;
     }
     const value = argv[i + 1];
@@ -62,7 +64,7 @@ export function parseDiscoverArgs(argv: readonly string[], home: string): Discov
     user: single["--user"] ?? "root",
     port,
     dir: single["--dir"] ?? ".",
-    force,
+    ...switches,
   };
 }
 

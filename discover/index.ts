@@ -16,3 +16,5 @@ export {
 } from "./read";
 export type { DiscoverArgs } from "./args";
 export { keyscanLine, parseDiscoverArgs, USAGE } from "./args";
+export type { Scanned } from "./trust";
+export { CONFIRM_PROMPT, confirmed, fingerprintLines, keyChangedSinceScan } from "./trust";

@@ -17,8 +17,8 @@ export interface Matching {
 }
 
 /** The MAC of a `netN` value, lower case: qemu-server writes `virtio=BC:24:11:00:00:01,bridge=vmbr0`
- * (`PVE/QemuServer.pm` `print_net`: the model's value is the MAC; `parse_net` also reads
- * `macaddr=`). */
+ * (`src/PVE/QemuServer/Network.pm` `$net_fmt`: each model name is a `keyAlias` of `model` and an
+ * `alias` of `macaddr`, so `virtio=MAC` and `macaddr=MAC` both give the MAC; `parse_net`). */
 export function netMac(value: string): string | undefined {
   for (const part of value.split(",")) {
     const m = /^([a-z0-9]+)=([0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5})$/.exec(part);

@@ -100,6 +100,19 @@ export function vmConfig(g: GuestSpec): Record<string, string> {
   );
 }
 
+/** Each guest's eth0 MAC: its VM's `net0` MAC (qemu-server `print_netdevice_full` gives the guest
+ * NIC `mac=` from net0's `virtio=` value), so the guest sees the address `qm config` shows. */
+export function guestMacs(f: FixtureSpec): Map<string, string> {
+  const macs = new Map<string, string>();
+  for (const g of f.guests) {
+    const mac = /(?:^|,)[a-z0-9]+=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})(?:,|$)/.exec(
+      vmConfig(g).net0 ?? "",
+    )?.[1];
+    if (mac) macs.set(g.name, mac.toLowerCase());
+  }
+  return macs;
+}
+
 export function buildModel(f: FixtureSpec): LabModel {
   const releases = f.k3s.releases ?? DEFAULT_RELEASES;
   const latest = [...releases].sort(compareVersions).at(-1)!;

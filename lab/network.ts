@@ -33,7 +33,8 @@ export function labNetnsList(): string[] {
     .filter((n) => n.startsWith("hl-"));
 }
 
-export function createNetwork(model: LabModel): void {
+/** The switch, and each host's eth0 on it; a guest's eth0 has its VM's net0 MAC (`macs`). */
+export function createNetwork(model: LabModel, macs: ReadonlyMap<string, string>): void {
   run("ip", ["netns", "add", SWITCH_NETNS]);
   run("ip", ["-n", SWITCH_NETNS, "link", "set", "lo", "up"]);
   run("ip", ["-n", SWITCH_NETNS, "link", "add", "br0", "type", "bridge"]);
@@ -43,19 +44,10 @@ export function createNetwork(model: LabModel): void {
     const port = `p${h.bridgeAddress.split(".")[3]}`;
     run("ip", ["netns", "add", ns]);
     run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    const mac = macs.get(h.name);
     run("ip", [
-      "-n",
-      SWITCH_NETNS,
-      "link",
-      "add",
-      port,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      ns,
+      ...["-n", SWITCH_NETNS, "link", "add", port, "type", "veth"],
+      ...["peer", "name", "eth0", ...(mac ? ["address", mac] : []), "netns", ns],
     ]);
     run("ip", ["-n", SWITCH_NETNS, "link", "set", port, "master", "br0", "up"]);
     run("ip", ["-n", ns, "addr", "add", `${h.bridgeAddress}/24`, "dev", "eth0"]);

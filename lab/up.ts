@@ -11,7 +11,7 @@ import { KUBE_CA_DIR, makeKubeCAs } from "./kubeTls";
 import { applyWorkloads } from "./workloads";
 import { loadFixture } from "./fixture";
 import { prepareHost } from "./hostfiles";
-import { GuestHost, LabHost, LabModel, buildModel } from "./model";
+import { GuestHost, LabHost, LabModel, buildModel, guestMacs } from "./model";
 import { createNetwork, labNetnsList, netnsPreState } from "./network";
 import { EVENTS, LAB, LAB_SRC, REPO, RUN_FILE, SHARED, hostDir, netnsName } from "./paths";
 import { RunRecord, saveRun } from "./runrecord";
@@ -177,7 +177,7 @@ function unitState(g: GuestHost): string | undefined {
 
 async function bringUp(model: LabModel, record: RunRecord, fixtureFile: string): Promise<void> {
   const fixture = loadFixture(fixtureFile);
-  createNetwork(model);
+  createNetwork(model, guestMacs(fixture));
   for (const h of model.hosts) prepareHost(h, model, fixture);
   const caDir = path.join(LAB, "etcd-ca");
   makeEtcdCAs(caDir);

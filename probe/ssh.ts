@@ -25,6 +25,8 @@ export class ProbeError extends Error {
     message: string,
     /** Its SSH server answered and refused us: see Unreachable.refused. */
     readonly refused = false,
+    /** The host key it presented, when that was not the pinned one. */
+    readonly presentedKey?: Buffer,
   ) {
     super(`${machine}: ${message}`);
     this.name = "ProbeError";
@@ -78,7 +80,8 @@ export function runRemoteScript(
         : ourKeyRefused
           ? keyRefused(endpoint, clientKeyFingerprint(privateKey))
           : `cannot connect to ${endpoint.address}:${endpoint.port}: ${error.message}`;
-      finish(new ProbeError(endpoint.name, why, presented !== undefined || ourKeyRefused));
+      const refused = presented !== undefined || ourKeyRefused;
+      finish(new ProbeError(endpoint.name, why, refused, presented));
     });
     client.on("ready", () => {
       client.exec("sh -s", (error, stream) => {

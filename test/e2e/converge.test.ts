@@ -12,7 +12,10 @@ import {
 } from "./harness";
 import { downIntervals, LAB_ELECTION_TIMEOUT_MS, startWriter } from "./rollChecks";
 import { editStack } from "./stackEdit";
-import { POST_FIXTURE, POST_GUESTS, sh } from "./postCluster";
+import { labHostKey, POST_FIXTURE, POST_GUESTS, sh } from "./postCluster";
+import { parse } from "yaml";
+import { discoverLab, validateStackFile } from "./discoverRun";
+import { switchOnTweaks, rollReasons } from "./discoverEdit";
 
 const FIXTURE = POST_FIXTURE;
 const GUESTS = POST_GUESTS;
@@ -31,16 +34,71 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     labDown();
   });
 
+  // The lab stack's first roll plan, on the fixture as it comes up.
+  const PLAN = [
+    "roll plan (one node at a time, servers first):",
+    "  1. k3s-vm-pve: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (cluster-init, node-ip, server, tls-san, token, token-file)",
+    "  2. k3s-vm-piglet: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (disable, token, token-file)",
+    "  3. k3s-vm-fawn: qm reboot (cache none→writeback, iothread 0→1); K3s v1.33.5+k3s1→v1.33.6+k3s1; config.yaml (token, token-file)",
+  ];
+
+  it("discover writes a stack file from the running cluster, read-only; with its tweaks on and the lab's version it plans what the lab stack plans", async () => {
+    const mark = eventMark();
+    const discovered = discoverLab("e2e-discover");
+    assert.strictEqual(discovered.status, 0, discovered.output);
+    assert.ok(
+      discovered.output.includes(
+        "warning: servers differ on `disable` (`k3s-vm-fawn` not set, `k3s-vm-piglet` [traefik], `k3s-vm-pve` not set); K3s needs one value on every server: left out of serverConfig, set it yourself",
+      ),
+      discovered.output,
+    );
+    const validated = validateStackFile(discovered.file);
+    assert.strictEqual(validated.status, 0, validated.output);
+    // Each node tied to its VM (by its net0 MAC: the lab's guests run no agent), pinned to the
+    // host keys the lab's machines have.
+    const config = parse(readFileSync(discovered.file, "utf8")).config;
+    for (const g of GUESTS) {
+      const node = config["k3s-homelab:nodes"][g.name];
+      assert.deepStrictEqual(
+        [node.host, node.vmid, node.disk, node.address, node.role, node.hostKey],
+        [g.host, g.vmid, "scsi0", g.address, "server", labHostKey(g.name)],
+      );
+      assert.strictEqual(config["k3s-homelab:hosts"][g.host].hostKey, labHostKey(g.host));
+    }
+    const asDiscovered = new Workspace("e2e-discover-ws", "lab", discovered.file);
+    const first = await asDiscovered.preview(false);
+    assert.strictEqual(first.status, 0, first.output);
+    // As it runs, only the program's own config.yaml: the token as token-file, the unit's flags
+    // written into the file (as the lab stack's first plan has them): no VM restart, no version.
+    const configPart = (reasons: string) =>
+      reasons.split("; ").filter((r) => r.startsWith("config.yaml ("));
+    const labPlan = rollReasons(PLAN.join("\n"));
+    assert.deepStrictEqual(
+      rollReasons(first.output),
+      Object.fromEntries(Object.entries(labPlan).map(([n, r]) => [n, configPart(r).join("; ")])),
+      first.output,
+    );
+    // The owner's reviewable commit: the commented tweaks switched on, the lab's version and
+    // installer set (the lab's installer is the fixture's, on loopback).
+    const tweaked = switchOnTweaks(discovered.file, readFileSync(discovered.file, "utf8"), {
+      k3sVersion: "v1.33.6+k3s1",
+      installerUrl: "http://127.0.0.1:8088/install.sh",
+    });
+    const edited = new Workspace("e2e-discover-ws2", "lab", tweaked);
+    const second = await edited.preview(false);
+    assert.strictEqual(second.status, 0, second.output);
+    assert.deepStrictEqual(rollReasons(second.output), labPlan, second.output);
+    assert.deepStrictEqual(
+      eventsSince(mark).filter((e) => e.mutating),
+      [],
+    );
+  });
+
   it("preview lists every node's roll in order and changes nothing", async () => {
     const mark = eventMark();
     const run = await ws.preview(false);
     assert.strictEqual(run.status, 0, run.output);
-    const plan = [
-      "roll plan (one node at a time, servers first):",
-      "  1. k3s-vm-pve: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (cluster-init, node-ip, server, tls-san, token, token-file)",
-      "  2. k3s-vm-piglet: qm reboot (cache none→writeback, iothread 0→1); K3s v1.32.4+k3s1→v1.33.6+k3s1; config.yaml (disable, token, token-file)",
-      "  3. k3s-vm-fawn: qm reboot (cache none→writeback, iothread 0→1); K3s v1.33.5+k3s1→v1.33.6+k3s1; config.yaml (token, token-file)",
-    ];
+    const plan = PLAN;
     for (const line of plan)
       assert.ok(run.output.includes(line), `preview lacks: ${line}\n${run.output.slice(-3000)}`);
     const diff = await ws.preview(true);

@@ -15,6 +15,10 @@ import { downIntervals, Interval } from "./rollChecks";
 import { sh } from "./postCluster";
 import { barePod, kubectlApply, pinnedUnderBudget, waitPodsReady } from "./workloads";
 import { editStack } from "./stackEdit";
+import { discoverLab, validateStackFile } from "./discoverRun";
+import { rollReasons, switchOnTweaks } from "./discoverEdit";
+import { readFileSync } from "fs";
+import { loadFixture } from "../../lab/fixture";
 
 const MIXED = join(REPO, "lab", "fixtures", "mixed.yaml");
 const TOKEN = "lab-mixed-token-not-secret";
@@ -85,6 +89,43 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
 
   after(() => {
     labDown();
+  });
+
+  it("discover, with an agent: its stack file, tweaks on and the fixture's version set, plans per node what the fixture's stack plans; read-only", async () => {
+    const mark = eventMark();
+    const discovered = discoverLab("e2e-mixed-discover", {
+      hosts: [
+        ["pve", "127.0.0.11"],
+        ["piglet", "127.0.0.12"],
+        ["fawn", "127.0.0.13"],
+      ],
+      server: PVE.address,
+      nodes: NODES.map((n, i) => [n, `127.0.0.2${i + 1}`] as const),
+    });
+    assert.strictEqual(discovered.status, 0, discovered.output);
+    const validated = validateStackFile(discovered.file);
+    assert.strictEqual(validated.status, 0, validated.output);
+    const fixture = loadFixture(MIXED);
+    const tweaked = switchOnTweaks(discovered.file, readFileSync(discovered.file, "utf8"), {
+      k3sVersion: fixture.k3s.stableVersion,
+      installerUrl: `http://127.0.0.1:${fixture.installerPort}/install.sh`,
+    });
+    const fromDiscover = await new Workspace(
+      "e2e-mixed-discovered",
+      "mixed",
+      tweaked,
+      TOKEN,
+    ).preview(false);
+    assert.strictEqual(fromDiscover.status, 0, fromDiscover.output);
+    const fromFixture = await mixedWorkspace("e2e-mixed-plan", {}).preview(false);
+    assert.strictEqual(fromFixture.status, 0, fromFixture.output);
+    const planned = rollReasons(fromFixture.output);
+    assert.deepStrictEqual(Object.keys(planned).sort(), [...NODES].sort(), fromFixture.output);
+    assert.deepStrictEqual(rollReasons(fromDiscover.output), planned, fromDiscover.output);
+    assert.deepStrictEqual(
+      eventsSince(mark).filter((e) => e.mutating),
+      [],
+    );
   });
 
   it("rolls servers before the agent, draining each node before its restart and uncordoning it after its gate; a node cordoned by hand stays cordoned", async () => {

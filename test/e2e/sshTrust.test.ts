@@ -1,11 +1,12 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import { readFileSync, rmSync, writeFileSync } from "fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { ask } from "../../lab/supervisors";
 import { hostDir } from "../../lab/paths";
 import { fingerprint } from "../../probe/sshRefusals";
 import { eventMark, eventsSince, labDown, labUp, requireLabMachine, Workspace } from "./harness";
+import { discoverAsking } from "./discoverRun";
 import { POST_FIXTURE, POST_GUESTS } from "./postCluster";
 import { assertConverged, gated, mutatingOn } from "./recovery";
 import { editStack } from "./stackEdit";
@@ -43,6 +44,21 @@ async function restartSshd(guest: string): Promise<void> {
   assert.ok(started.ok, JSON.stringify(started));
 }
 
+/** A new ed25519 host key for a test host, its sshd restarted on it: as a reinstall leaves it. */
+async function regenerateHostKey(name: string): Promise<{ pinned: string; regenerated: string }> {
+  const keyFile = join(hostDir(name), "etc", "ssh", "ssh_host_ed25519_key");
+  const pinned = readFileSync(`${keyFile}.pub`, "utf8");
+  rmSync(keyFile);
+  rmSync(`${keyFile}.pub`);
+  const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile], {
+    encoding: "utf8",
+  });
+  assert.strictEqual(made.status, 0, made.stderr);
+  const regenerated = readFileSync(`${keyFile}.pub`, "utf8");
+  await restartSshd(name);
+  return { pinned, regenerated };
+}
+
 describe("e2e: a guest that refuses our key or presents another host key", function () {
   this.timeout(30 * 60 * 1000);
 
@@ -73,16 +89,7 @@ describe("e2e: a guest that refuses our key or presents another host key", funct
   });
 
   it("a guest whose host key changed: refused naming both fingerprints; pinned anew from ssh-keyscan (the README's fix), up converges", async () => {
-    const keyFile = join(hostDir(PIGLET.name), "etc", "ssh", "ssh_host_ed25519_key");
-    const pinned = readFileSync(`${keyFile}.pub`, "utf8");
-    rmSync(keyFile);
-    rmSync(`${keyFile}.pub`);
-    const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile], {
-      encoding: "utf8",
-    });
-    assert.strictEqual(made.status, 0, made.stderr);
-    const regenerated = readFileSync(`${keyFile}.pub`, "utf8");
-    await restartSshd(PIGLET.name);
+    const { pinned, regenerated } = await regenerateHostKey(PIGLET.name);
     const ws = new Workspace("e2e-host-key");
     const mark = eventMark();
 
@@ -105,5 +112,27 @@ describe("e2e: a guest that refuses our key or presents another host key", funct
     assert.strictEqual(converged.status, 0, converged.output.slice(-4000));
     for (const g of POST_GUESTS) assert.match(converged.output, gated(g.name), g.name);
     assertConverged(mark);
+  });
+
+  it("discover: a Proxmox host whose key changes between the scan and the connection is refused, naming both fingerprints; no file written", async () => {
+    const mark = eventMark();
+    let changed: { pinned: string; regenerated: string } | undefined;
+    const run = await discoverAsking("e2e-discover-key", async () => {
+      changed = await regenerateHostKey("pve");
+    });
+    assert.strictEqual(run.status, 1, run.output);
+    assert.ok(changed, run.output);
+    assert.match(
+      run.output,
+      /host keys ssh-keyscan read:\n {2}pve \(127\.0\.0\.11\): ssh-ed25519 SHA256:/,
+    );
+    assert.ok(
+      run.output.includes(
+        `discover: pve (127.0.0.11): its host key changed between the scan and the connection: ssh-keyscan read ${fingerprint(keyBlob(changed.pinned))}, the connection presented ${fingerprint(keyBlob(changed.regenerated))}; refusing to connect, and no file is written.`,
+      ),
+      run.output,
+    );
+    assert.ok(!existsSync(run.file), `${run.file} was written`);
+    assert.deepStrictEqual(mutatingOn(eventsSince(mark), EVERY_MACHINE), []);
   });
 });

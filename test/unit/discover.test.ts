@@ -17,6 +17,7 @@ import type { NodeObservation } from "../../probe/observations";
 import type { DiscoveredHost, DiscoveredNode } from "../../discover/facts";
 import { matchNodes, netMac, vmDisks } from "../../discover/match";
 import { hostKeyFingerprint, renderDiscoveredStack } from "../../discover/render";
+import { confirmed, fingerprintLines, keyChangedSinceScan } from "../../discover/trust";
 
 const KEY = (n: number) =>
   `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${String(n).repeat(43).slice(0, 43)}`;
@@ -461,8 +462,14 @@ describe("discover: its command line", () => {
         port: 22,
         dir: ".",
         force: false,
+        yes: false,
       },
     );
+  });
+
+  it("takes --force and --yes as switches anywhere on the line", () => {
+    const args = parseDiscoverArgs(["--yes", "--host", "a=b", "--force", "--server", "x"], "/h");
+    assert.deepStrictEqual([args.force, args.yes, args.server], [true, true, "x"]);
   });
 
   it("refuses what it cannot use, naming the flag", () => {
@@ -486,5 +493,38 @@ describe("discover: its command line", () => {
       "ssh-ed25519 AAAAC3Nza+/x=",
     );
     assert.strictEqual(keyscanLine("# nothing\n"), undefined);
+  });
+});
+
+describe("discover: the host keys it scans", () => {
+  // The lab's committed test-only keys; fingerprints as `ssh-keygen -lf lab/keys/<host>_ed25519.pub` prints them.
+  const PVE = {
+    name: "pve",
+    address: "127.0.0.11",
+    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA7HJhldsPyBp9AfWGeQU6OBJdpd0sgdI66rbfEix/Yl",
+  };
+  const PIGLET_BLOB = Buffer.from(
+    "AAAAC3NzaC1lZDI1NTE5AAAAIH0bPHx1Z6lWJAP8Z0izXaZ/tqN7DY1Gd5JTeDaSDCtW",
+    "base64",
+  );
+
+  it("prints each with the fingerprint ssh-keygen -lf shows on the machine", () => {
+    assert.deepStrictEqual(fingerprintLines([PVE]), [
+      "  pve (127.0.0.11): ssh-ed25519 SHA256:lZJZ1+JPM5ERsY2iN31r/+jmqUqrudTJ2MgLdaRxNac",
+    ]);
+  });
+
+  it("connects only on a typed yes; end of input or anything else is a no", () => {
+    assert.deepStrictEqual(
+      ["yes", "y", " YES ", "no", "", "yes please", undefined].map(confirmed),
+      [true, true, true, false, false, false, false],
+    );
+  });
+
+  it("a key that changed between the scan and the connection is refused, naming both fingerprints", () => {
+    assert.strictEqual(
+      keyChangedSinceScan(PVE, PIGLET_BLOB),
+      "pve (127.0.0.11): its host key changed between the scan and the connection: ssh-keyscan read SHA256:lZJZ1+JPM5ERsY2iN31r/+jmqUqrudTJ2MgLdaRxNac, the connection presented SHA256:DkGnXU102Qm/wnduwuAaeaonRZHJxQiH7yuRAjxKGnE; refusing to connect, and no file is written. Run discover again once you know why (a reinstall, regenerated host keys), or suspect something between you and it",
+    );
   });
 });
