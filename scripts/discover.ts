@@ -178,10 +178,12 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// Exits when done: a question asked on stdin leaves it open (stdout and stderr are written
+// synchronously to files and pipes on Linux, so nothing printed is lost).
 main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
+  (code) => process.exit(code),
   (error: Error) => {
     console.error(`discover: ${error.message}`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );
