@@ -174,8 +174,11 @@ describe("discover: a stack file from the cluster that runs", () => {
     assert.strictEqual(
       out.text,
       [
-        "# Written by `npm run discover` at 2026-12-03T17:00:00Z from what the cluster runs: a preview",
-        "# of it changes nothing. Review it, then switch on the tweaks below in a commit of their own.",
+        "# Written by `npm run discover` at 2026-12-03T17:00:00Z from what the cluster runs. Unless",
+        "# a warning it printed says otherwise, its first preview restarts no VM and changes no K3s",
+        "# version; per node it plans the program's own config.yaml (the token as token-file,",
+        "# install-time flags into the file): a gated K3s restart.",
+        "# Review it, then switch on the tweaks below in a commit of their own.",
         "# Secrets are not in this file; set them with",
         "#   pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
         '#   pulumi config set --secret token "$(ssh root@SERVER cat /var/lib/rancher/k3s/server/token)"',
