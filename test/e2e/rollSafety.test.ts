@@ -83,12 +83,20 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
       "rm -rf /var/lib/rancher/k3s/server/db/etcd; setsid systemctl start k3s </dev/null >/dev/null 2>&1 &",
     );
     assert.strictEqual(started.status, 0, started.output);
-    const learner = onHost(
-      "127.0.0.21",
-      pve,
-      `for i in $(seq 60); do ${etcdctl} member list | grep -q 'k3s-vm-fawn-.*, true$' && exit 0; sleep 1; done; exit 1`,
-    );
-    assert.strictEqual(learner.status, 0, learner.output);
+    // Polled from here, one short SSH call each, so a slow rejoin fails with the member list
+    // rather than with the SSH call's own timeout (CI once saw `spawnSync ssh ETIMEDOUT` here).
+    const waitStart = Date.now();
+    const deadline = waitStart + 180_000;
+    let members = "";
+    for (;;) {
+      members = onHost("127.0.0.21", pve, `${etcdctl} member list`).output;
+      if (/k3s-vm-fawn-.*, true$/m.test(members)) {
+        console.log(`      fawn a learner after ${Math.round((Date.now() - waitStart) / 1000)} s`);
+        break;
+      }
+      if (Date.now() > deadline) assert.fail(`fawn is not a learner after 180 s:\n${members}`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     const ws = new Workspace("e2e-learner");
     const mark = eventMark();
     const run = await ws.up();
