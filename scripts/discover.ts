@@ -69,7 +69,7 @@ async function trusted(args: DiscoverArgs, scanned: Scanned[]): Promise<Scanned[
   for (const line of fingerprintLines(scanned)) console.log(line);
   if (args.yes) return scanned;
   if (!confirmed(await answer(CONFIRM_PROMPT))) {
-    throw new Error("the host keys were not confirmed: nothing was read and no file written");
+    throw new Error("the host keys were not confirmed: no file written");
   }
   return scanned;
 }
@@ -158,7 +158,15 @@ async function main(argv: string[]): Promise<number> {
     console.error(`discover: ${file} exists; not overwriting it without --force`);
     return 1;
   }
-  const key = readFileSync(args.sshKey, "utf8");
+  let key: string;
+  try {
+    key = readFileSync(args.sshKey, "utf8");
+  } catch (error) {
+    console.error(
+      `discover: cannot read the SSH key ${args.sshKey} (--ssh-key): ${(error as Error).message}`,
+    );
+    return 1;
+  }
   const { hosts, api } = await readHostsAndApi(args, key);
   const nodes = await readNodes(args, key, api);
   const out = renderDiscoveredStack({
