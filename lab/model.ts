@@ -101,7 +101,9 @@ export function vmConfig(g: GuestSpec): Record<string, string> {
 }
 
 /** Each guest's eth0 MAC: its VM's `net0` MAC (qemu-server `print_netdevice_full` gives the guest
- * NIC `mac=` from net0's `virtio=` value), so the guest sees the address `qm config` shows. */
+ * NIC `mac=` from net0's `virtio=` value), so the guest sees the address `qm config` shows. Read
+ * here from qemu-server's format, not with discover's `netMac`, so the lab does not agree with
+ * the program by construction. */
 export function guestMacs(f: FixtureSpec): Map<string, string> {
   const macs = new Map<string, string>();
   for (const g of f.guests) {

@@ -80,7 +80,7 @@ describe("e2e: the post's cluster, converged by the real engine over SSH", funct
     );
     // The owner's reviewable commit: the commented tweaks switched on, the lab's version and
     // installer set (the lab's installer is the fixture's, on loopback).
-    const tweaked = switchOnTweaks(discovered.file, readFileSync(discovered.file, "utf8"), {
+    const tweaked = switchOnTweaks(discovered.file, {
       k3sVersion: "v1.33.6+k3s1",
       installerUrl: "http://127.0.0.1:8088/install.sh",
     });

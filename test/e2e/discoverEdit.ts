@@ -1,6 +1,6 @@
 // What an owner does with a discovered stack file before the first up, and how a preview's roll
 // plan reads node by node.
-import { writeFileSync } from "fs";
+import { readFileSync, writeFileSync } from "fs";
 import { parse, stringify } from "yaml";
 import { CONFIG_NAMESPACE } from "../../config/stackFile";
 
@@ -14,9 +14,9 @@ const TWEAK = /^\s*# ((?:disk|zfsTxgTimeout|[a-z0-9_]+(?:\.[a-z0-9_]+)+): .+)$/;
  */
 export function switchOnTweaks(
   file: string,
-  text: string,
   cluster: Record<string, unknown> & { k3sVersion: string },
 ): string {
+  const text = readFileSync(file, "utf8");
   const doc = parse(text) as { config: Record<string, Record<string, Record<string, unknown>>> };
   const c = doc.config[`${CONFIG_NAMESPACE}:cluster`] as Record<string, unknown>;
   const sysctl = { ...(c.sysctl as Record<string, string>) };

@@ -17,7 +17,6 @@ import { barePod, kubectlApply, pinnedUnderBudget, waitPodsReady } from "./workl
 import { editStack } from "./stackEdit";
 import { discoverLab, validateStackFile } from "./discoverRun";
 import { rollReasons, switchOnTweaks } from "./discoverEdit";
-import { readFileSync } from "fs";
 import { loadFixture } from "../../lab/fixture";
 
 const MIXED = join(REPO, "lab", "fixtures", "mixed.yaml");
@@ -93,20 +92,12 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
 
   it("discover, with an agent: its stack file, tweaks on and the fixture's version set, plans per node what the fixture's stack plans; read-only", async () => {
     const mark = eventMark();
-    const discovered = discoverLab("e2e-mixed-discover", {
-      hosts: [
-        ["pve", "127.0.0.11"],
-        ["piglet", "127.0.0.12"],
-        ["fawn", "127.0.0.13"],
-      ],
-      server: PVE.address,
-      nodes: NODES.map((n, i) => [n, `127.0.0.2${i + 1}`] as const),
-    });
+    const discovered = discoverLab("e2e-mixed-discover", MIXED);
     assert.strictEqual(discovered.status, 0, discovered.output);
     const validated = validateStackFile(discovered.file);
     assert.strictEqual(validated.status, 0, validated.output);
     const fixture = loadFixture(MIXED);
-    const tweaked = switchOnTweaks(discovered.file, readFileSync(discovered.file, "utf8"), {
+    const tweaked = switchOnTweaks(discovered.file, {
       k3sVersion: fixture.k3s.stableVersion,
       installerUrl: `http://127.0.0.1:${fixture.installerPort}/install.sh`,
     });
