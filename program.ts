@@ -24,13 +24,19 @@ export async function homelabProgram() {
     if (error instanceof ConfigError) refuse("invalid stack config", error.problems);
     throw error;
   }
-  const { spec, warnings, secrets, plainPrivateKey } = stack;
+  const { spec, warnings, secrets, plainPrivateKey, plainTokens } = stack;
   for (const warning of warnings) pulumi.log.warn(warning);
 
   // Read-only look at every machine before anything is registered: refusals stop here.
   const hasAgentToken = secrets.agentToken !== undefined;
   const check = (observed: Observed) =>
-    preflight(spec, observed, (n) => nodeConfigYaml(spec, n, hasAgentToken), spec.roll);
+    preflight(
+      spec,
+      observed,
+      (n) => nodeConfigYaml(spec, n, hasAgentToken),
+      spec.roll,
+      plainTokens,
+    );
   // A VM an interrupted run's qm reboot is still restarting: up waits for it (preview does not).
   const observed = await probeSettled(spec, plainPrivateKey, (o) => check(o).errors);
   const verdict = check(observed);
@@ -49,7 +55,12 @@ export async function homelabProgram() {
   const repair = spec.roll.repair
     ? Object.fromEntries(verdict.repairs.map((r) => [r.node, r.reason]))
     : undefined;
-  const cluster = new HomelabCluster("homelab", { spec, secrets, repair });
+  const cluster = new HomelabCluster("homelab", {
+    spec,
+    secrets,
+    repair,
+    sameSettingsAs: verdict.sameSettingsAs,
+  });
   return {
     /** Per node: desired version and sysctl, what the last run saw of disk, host txg and the gate. */
     nodes: cluster.report,

@@ -22,6 +22,9 @@ export interface HomelabClusterArgs {
    * changed by etcdDiskTransform): it owns the disk options, the roll only the restart.
    * Default none: every node's roll sets its disk options with `qm set`. */
   readonly vms?: Readonly<Record<string, OwnedVm>>;
+  /** Per node name, from preflight (`Preflight.sameSettingsAs`): the sha256 of the config.yaml K3s
+   * started with, where the stack's holds the same settings; default none. */
+  readonly sameSettingsAs?: Readonly<Record<string, string>>;
 }
 
 /** Per node, what the stack reports after `pulumi up`. */
@@ -141,6 +144,7 @@ export class HomelabCluster extends pulumi.ComponentResource {
             repairs: repairs[node.name],
             after,
             vm: args.vms?.[node.name],
+            sameSettingsAs: args.sameSettingsAs?.[node.name],
           },
           { parent: this },
         );

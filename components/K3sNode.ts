@@ -54,6 +54,10 @@ export interface K3sNodeArgs {
   /** The node's VM as the caller's own resource: it sets the disk options (etcdDiskTransform),
    * the roll waits for it and only restarts the VM. Default: the roll sets them with `qm set`. */
   readonly vm?: OwnedVm;
+  /** sha256 of the config.yaml K3s started with, where preflight found that the stack's holds the
+   * same settings (`Preflight.sameSettingsAs`): written without a restart. Default: a new
+   * config.yaml restarts K3s. */
+  readonly sameSettingsAs?: string;
 }
 
 /** The node's cluster check script, held until the VM resource is known not to reboot on its
@@ -138,6 +142,9 @@ export class K3sNode extends pulumi.ComponentResource {
       role: node.role,
       k3sVersion: node.k3sVersion,
       fingerprint: rollFingerprint(node, configYaml, cluster.disk, cluster.roll),
+      ...(args.sameSettingsAs
+        ? { sameSettings: { startedWith: args.sameSettingsAs, desired: sha256(configYaml) } }
+        : {}),
     };
     const drain = cluster.roll.drain;
     const guest = sshConnection(node, args.privateKey);

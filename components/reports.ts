@@ -47,7 +47,12 @@ export function parseRollRecord(stdouts: readonly string[]): RollRecord {
     else if (key === "snapshot_location") snapshotLocation = value;
     else if (key === "gate_seconds") gateSeconds = Number(value);
     else if (key === "at") at = value;
-    else if (key === "config") done.push("config.yaml rewritten");
+    else if (key === "config")
+      done.push(
+        value === "same-settings"
+          ? "config.yaml rewritten (the settings K3s runs with: no restart)"
+          : "config.yaml rewritten",
+      );
     else if (key === "installed") done.push(`K3s ${value} installed`);
     else if (key === "rebooted") done.push(`qm reboot (${value.trim()})`);
     else if (key === "restarted") done.push(`${value} restarted`);

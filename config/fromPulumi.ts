@@ -10,6 +10,8 @@ export function readClusterFromStack(): ValidatedCluster & {
   secrets: ClusterSecrets<pulumi.Output<string>>;
   /** For the read-only probe, which runs in this process; never exported or logged. */
   plainPrivateKey: string;
+  /** For preflight's comparison of the token a node runs with; never exported or logged. */
+  plainTokens: { token: string; agentToken?: string };
 } {
   // allConfig() hands over decrypted values; only key names and presence are used here.
   const all = pulumi.runtime.allConfig();
@@ -31,6 +33,10 @@ export function readClusterFromStack(): ValidatedCluster & {
   return {
     ...validated,
     plainPrivateKey: all[`${CONFIG_NAMESPACE}:sshPrivateKey`],
+    plainTokens: {
+      token: all[`${CONFIG_NAMESPACE}:token`],
+      agentToken: all[`${CONFIG_NAMESPACE}:agentToken`],
+    },
     secrets: {
       sshPrivateKey: config.requireSecret("sshPrivateKey"),
       token: config.requireSecret("token"),

@@ -4,7 +4,7 @@ import { MANAGED_KEYS, MUST_MATCH_SERVER_KEYS } from "../config/k3sKeys";
 import { effectiveDisk } from "../plan/disk";
 import type { MatchedNode } from "./match";
 
-type K3sValue = string | readonly string[];
+type K3sValue = string | boolean | readonly string[];
 
 /** The cluster-wide values as the cluster runs them, and what each node runs differently. */
 export interface Agreement {
@@ -36,6 +36,7 @@ function clusterVersion(matched: readonly MatchedNode[]): string {
 
 function describe(value: K3sValue | undefined): string {
   if (value === undefined) return "not set";
+  if (typeof value === "boolean") return `\`${value}\``;
   return typeof value === "string" ? `\`${value}\`` : `[${value.join(", ")}]`;
 }
 

@@ -46,7 +46,7 @@ export interface DiscoveredGuest {
   readonly macs: readonly string[];
   /** The keys K3s runs with: config.yaml, config.yaml.d and the install-time flags and env, as
    * flag names (`disable`, `node-ip`). */
-  readonly k3sConfig: Readonly<Record<string, string | readonly string[]>>;
+  readonly k3sConfig: Readonly<Record<string, string | boolean | readonly string[]>>;
   /** The Proxmox disk (`scsi0`) that holds the data dir, where the guest's block device could be
    * tied to one; undefined otherwise. */
   readonly dataDisk?: string;

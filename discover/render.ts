@@ -113,9 +113,9 @@ export function renderDiscoveredStack(input: DiscoverInput): DiscoveredStack {
   });
   doc.commentBefore = [
     ` Written by \`npm run discover\` at ${input.readAt} from what the cluster runs. Unless`,
-    " a warning it printed says otherwise, its first preview restarts no VM and changes no K3s",
-    " version; per node it plans the program's own config.yaml (the token as token-file,",
-    " install-time flags into the file): a gated K3s restart.",
+    " a warning it printed says otherwise, its first preview restarts nothing: it plans the",
+    " program's own config.yaml (the token as token-file, install-time flags in the file),",
+    " written without a restart where K3s runs those settings already.",
     " Review it, then switch on the tweaks below in a commit of their own.",
     " Secrets are not in this file; set them with",
     "   pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",

@@ -5,3 +5,4 @@ export * from "./health";
 export * from "./observed";
 export * from "./installState";
 export * from "./restarting";
+export * from "./effectiveConfig";

@@ -58,6 +58,11 @@ const BOOLEAN = new Set([
   "debug",
 ]);
 
+/** A flag that takes no value: `--flag` alone means true, and unset means false. */
+export function isBooleanFlag(key: string): boolean {
+  return BOOLEAN.has(key) || key.startsWith("disable-");
+}
+
 /** Flags a config.yaml writes as a list. */
 export function isListKey(key: string): boolean {
   return ["tls-san", "node-label", "node-taint", "disable"].includes(key) || key.endsWith("-arg");
@@ -88,7 +93,7 @@ export function parseFlags(args: readonly string[]): [string, string][] {
     let key = eq < 0 ? body : body.slice(0, eq);
     key = ALIASES[key] ?? key;
     if (eq >= 0) flags.push([key, body.slice(eq + 1)]);
-    else if (BOOLEAN.has(key) || key.startsWith("disable-")) flags.push([key, "true"]);
+    else if (isBooleanFlag(key)) flags.push([key, "true"]);
     else if (i + 1 < rest.length && !rest[i + 1].startsWith("-")) flags.push([key, rest[++i]]);
     else flags.push([key, "true"]);
   }

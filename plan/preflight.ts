@@ -14,8 +14,10 @@ import { vmStateHint } from "./vmState";
 import { checkHealth, cordonWarnings, memberOf, RepairEntry } from "./health";
 import { clusterInitProblems, identityProblems, runningIdentity } from "./identity";
 import { checkInstallState } from "./installState";
+import { K3S_DEFAULTS, settingsThatChange, StackTokens } from "./effectiveConfig";
 import { etcdMemberList, Observed } from "./observed";
-import { HostObservation, reachable, VmObservation } from "../probe/observations";
+import { HostObservation, NodeObservation, reachable, VmObservation } from "../probe/observations";
+import { sha256 } from "../render/files";
 import { FSYNC_WINDOW_SECONDS } from "../render";
 
 export interface RollOverrides {
@@ -41,19 +43,10 @@ export interface Preflight {
   readonly plan: NodePlan[];
   /** In repair mode: the nodes restarted first, in roll order, and what is wrong with each. */
   readonly repairs: RepairEntry[];
+  /** Node → sha256 of the config.yaml K3s started with, where the stack's config.yaml holds the
+   * same settings: the roll writes it without a restart (see `sameSettingsAs`). */
+  readonly sameSettingsAs: Record<string, string>;
 }
-
-/** K3s's own defaults (the server flags' defaults in k3s-io/k3s `pkg/cli/cmds/server.go`), so
- * writing a default explicitly is not a change. Unset booleans are false. */
-const K3S_DEFAULTS: Readonly<Record<string, string>> = {
-  "cluster-cidr": "10.42.0.0/16",
-  "service-cidr": "10.43.0.0/16",
-  "cluster-dns": "10.43.0.10",
-  "cluster-domain": "cluster.local",
-  "flannel-backend": "vxlan",
-  "egress-selector-mode": "agent",
-  "secrets-encryption-provider": "aescbc",
-};
 
 /** The version the API reports for the node (what really runs), else what is installed. */
 export function runningVersion(node: NodeSpec, observed: Observed): string | undefined {
@@ -84,8 +77,15 @@ export function preflight(
   observed: Observed,
   desiredConfigYaml: (node: NodeSpec) => string,
   overrides: RollOverrides,
+  tokens?: StackTokens,
 ): Preflight {
-  const result: Preflight = { errors: [], warnings: [], plan: [], repairs: [] };
+  const result: Preflight = {
+    errors: [],
+    warnings: [],
+    plan: [],
+    repairs: [],
+    sameSettingsAs: {},
+  };
   for (const [name, o] of [...observed.nodes, ...observed.hosts]) {
     if (!reachable(o))
       result.errors.push(
@@ -93,7 +93,9 @@ export function preflight(
       );
   }
   for (const { node } of rollPlan(spec)) {
-    result.plan.push(planNode(spec, node, observed, desiredConfigYaml(node), overrides, result));
+    result.plan.push(
+      planNode(spec, node, observed, desiredConfigYaml(node), overrides, result, tokens),
+    );
     // Install-time flags and env the installer would drop, config.yaml.d drop-ins that win.
     const own = observed.nodes.get(node.name);
     if (reachable(own)) {
@@ -166,6 +168,7 @@ function planNode(
   configYaml: string,
   overrides: RollOverrides,
   result: Preflight,
+  tokens: StackTokens | undefined,
 ): NodePlan {
   const reasons: string[] = [];
   let restart: NodePlan["restart"] = "none";
@@ -204,7 +207,15 @@ function planNode(
   }
   if (reachable(own)) {
     const changed = changedConfigKeys(own.configYaml, configYaml);
-    if (changed.length > 0) {
+    const same =
+      restart === "none" && tokens ? sameSettingsAs(node, own, configYaml, tokens) : undefined;
+    if (same !== undefined) {
+      result.sameSettingsAs[node.name] = same;
+      if (changed.length > 0)
+        reasons.push(
+          `config.yaml in the program's form (${changed.join(", ")}): the settings K3s runs with now, written without a restart`,
+        );
+    } else if (changed.length > 0) {
       reasons.push(`config.yaml (${changed.join(", ")})`);
       if (restart === "none") restart = "k3s";
       if (node.role === "server" && own.service) {
@@ -217,6 +228,29 @@ function planNode(
     }
   }
   return { node: node.name, restart, reasons };
+}
+
+/**
+ * When the stack's config.yaml gives K3s the settings it runs with now (`settingsThatChange`: the
+ * same unit, env file and drop-ins, the token file holding the stack's token), the sha256 of the
+ * config.yaml it started with: the roll then writes the file without restarting K3s, keeping that
+ * one beside it (K3S_STARTED_CONFIG_FILE) for the steps to check. Only for a running K3s that
+ * keeps its version and VM; undefined where the file is already the stack's and nothing was kept
+ * (the roll's usual case), so a converged node's steps stay as they are.
+ */
+function sameSettingsAs(
+  node: NodeSpec,
+  own: NodeObservation,
+  configYaml: string,
+  tokens: StackTokens,
+): string | undefined {
+  if (!own.service || own.installedVersion !== node.k3sVersion) return undefined;
+  const base =
+    own.configAsStarted ?? (own.configSha && { sha: own.configSha, text: own.configYaml });
+  if (!base) return undefined;
+  if (!own.configAsStarted && own.configSha === sha256(configYaml)) return undefined;
+  const changes = settingsThatChange(own, base.text, configYaml, node.role, tokens);
+  return changes.length === 0 ? base.sha : undefined;
 }
 
 function checkVersionStep(

@@ -54,6 +54,11 @@ export interface NodeObservation {
   /** The running K3s unit and when it started, when one runs. */
   readonly service?: { readonly unit: string; readonly since: string };
   readonly configYaml: string;
+  /** sha256 of config.yaml as the guest hashes it (of nothing when there is none). */
+  readonly configSha?: string;
+  /** The config.yaml K3s started with, when the roll rewrote it without a restart (the same
+   * settings in the program's form), with its sha256. */
+  readonly configAsStarted?: { readonly sha: string; readonly text: string };
   /** The K3s unit's ExecStart arguments after the binary (`server --node-ip=...`), when read. */
   readonly execStart?: readonly string[];
   /** The unit's env file: each variable's name, and its value for non-secret K3S_* ones. */
@@ -112,6 +117,12 @@ export interface HostObservation {
 }
 
 const UNAVAILABLE = "!unavailable";
+
+/** The `config-as-started` section: its sha256 line, then the file. */
+function asStarted(text: string | undefined): NodeObservation["configAsStarted"] {
+  const sha = /^([0-9a-f]{64})\n?/.exec(text ?? "");
+  return sha ? { sha: sha[1], text: (text ?? "").slice(sha[0].length) } : undefined;
+}
 
 function unavailable(text: string | undefined): boolean {
   return text === undefined || text === "" || text.startsWith(UNAVAILABLE);
@@ -172,6 +183,10 @@ export function parseNodeProbe(stdout: string): NodeObservation {
     installedVersion: version,
     service,
     configYaml: s.get("config") ?? "",
+    configSha: /^[0-9a-f]{64}$/.test((s.get("config-sha") ?? "").trim())
+      ? (s.get("config-sha") ?? "").trim()
+      : undefined,
+    configAsStarted: asStarted(s.get("config-as-started")),
     execStart: parseExecStart(s.get("unit-exec")),
     unitEnv: parseUnitEnv(s.get("unit-env") ?? ""),
     configDropins: [...s.entries()]

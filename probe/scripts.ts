@@ -1,6 +1,11 @@
 import { CORDON_ANNOTATION } from "../render/drainScripts";
 import { ETCD_FUNCTIONS } from "../render/etcdApi";
-import { K3S_CONFIG_FILE, MODPROBE_FILE, SYSCTL_FILE } from "../render/files";
+import {
+  K3S_CONFIG_FILE,
+  K3S_STARTED_CONFIG_FILE,
+  MODPROBE_FILE,
+  SYSCTL_FILE,
+} from "../render/files";
 import { unitEnvFile } from "../render/installerEnv";
 import { QEMU_PID_DIR, REBOOT_TIMEOUT_DIR } from "../render/qmShell";
 import { shellQuote } from "../render/shell";
@@ -26,6 +31,10 @@ export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean
     // In UTC: systemctl prints the guest's zone (AEDT...) otherwise, which nothing can read back.
     'for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(TZ=UTC systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done',
     `${mark("config")}; cat ${K3S_CONFIG_FILE} 2>/dev/null || true`,
+    // The hashes the roll steps compare (computed here, byte for byte), and the config.yaml K3s
+    // started with when the roll rewrote it without a restart (same settings).
+    `${mark("config-sha")}; cat ${K3S_CONFIG_FILE} 2>/dev/null | sha256sum | cut -c1-64`,
+    `${mark("config-as-started")}; if [ -f ${K3S_STARTED_CONFIG_FILE} ]; then sha256sum < ${K3S_STARTED_CONFIG_FILE} | cut -c1-64; cat ${K3S_STARTED_CONFIG_FILE}; fi`,
     // What install.sh put in the unit (ExecStart flags, the env file) and the config.yaml.d
     // drop-ins K3s reads after config.yaml: re-running the installer drops the first two.
     `${mark("unit-exec")}; systemctl show -p ExecStart --value ${unit} 2>/dev/null || true`,

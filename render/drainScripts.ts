@@ -1,6 +1,6 @@
 import { NodeRole } from "../config";
 import { shellQuote } from "./shell";
-import { header, k3sUnit, RollTarget, unitAgeLines } from "./step";
+import { header, k3sUnit, RollTarget, SameSettings, unitAgeLines } from "./step";
 
 /** The annotation the drain step sets on a node it cordoned, so the gate uncordons only nodes this
  * tool cordoned (never one the owner cordoned by hand). */
@@ -8,11 +8,11 @@ export const CORDON_ANNOTATION = "k3s-homelab/cordoned";
 
 /** Guest, at the end of prepare when drain is on: prints `restart-follows ...` when the running
  * unit will restart to pick up what is on disk now (the drain step reads it). */
-export function restartFollowsLines(role: NodeRole): string[] {
+export function restartFollowsLines(role: NodeRole, same?: SameSettings): string[] {
   const u = k3sUnit(role);
   return [
     `if systemctl is-active -q ${u}; then`,
-    ...unitAgeLines(role).map((l) => `  ${l}`),
+    ...unitAgeLines(role, same).map((l) => `  ${l}`),
     `  if [ "$newest" -ge "$started" ]; then echo "restart-follows ${u} restart (binary or config changed)"; fi`,
     "fi",
   ];

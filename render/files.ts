@@ -7,6 +7,10 @@ export const SYSCTL_FILE = "/etc/sysctl.d/99-etcd.conf";
 export const MODPROBE_FILE = "/etc/modprobe.d/zz-k3s-homelab-zfs.conf";
 export const K3S_CONFIG_FILE = "/etc/rancher/k3s/config.yaml";
 export const K3S_TOKEN_FILE = "/etc/rancher/k3s/token";
+/** A copy of the config.yaml K3s last started with, kept while config.yaml holds the same
+ * settings in the program's form without a restart (K3s reads only config.yaml and
+ * config.yaml.d/, never this file). */
+export const K3S_STARTED_CONFIG_FILE = "/etc/rancher/k3s/k3s-homelab-started-with.yaml";
 export const K3S_AGENT_TOKEN_FILE = "/etc/rancher/k3s/agent-token";
 
 export function sha256(text: string): string {

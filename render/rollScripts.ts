@@ -1,9 +1,14 @@
 import { NodeRole } from "../config";
 import { restartFollowsLines, uncordonLines } from "./drainScripts";
 import { ETCD_FUNCTIONS } from "./etcdApi";
-import { K3S_AGENT_TOKEN_FILE, K3S_CONFIG_FILE, K3S_TOKEN_FILE } from "./files";
+import {
+  K3S_AGENT_TOKEN_FILE,
+  K3S_CONFIG_FILE,
+  K3S_STARTED_CONFIG_FILE,
+  K3S_TOKEN_FILE,
+} from "./files";
 import { commitStagedFile, prelude, shellQuote, stageFile } from "./shell";
-import { header, k3sUnit, RollTarget, unitAgeLines, unitWhyFunction } from "./step";
+import { header, k3sUnit, RollTarget, SameSettings, unitAgeLines, unitWhyFunction } from "./step";
 import { carriedEnvLines, unitEnvFile } from "./installerEnv";
 import { awaitReadyFunction, unitJobLines, unitSnapshotLines } from "./unitJobs";
 import { VKEY_FUNCTION, versionKey } from "./versionShell";
@@ -27,6 +32,7 @@ export function renderPrepareScript(
   keepSnapshots = DEFAULT_KEEP_SNAPSHOTS,
 ): string {
   const want = target.k3sVersion;
+  const same = target.sameSettings;
   return [
     header(target, "prepare"),
     VKEY_FUNCTION,
@@ -52,9 +58,14 @@ export function renderPrepareScript(
       : []),
     stageFile(K3S_CONFIG_FILE, configYaml, "0600"),
     "CONFIG_CHANGED=$CHANGED",
-    ...(target.role === "server" ? snapshotLines(keepSnapshots) : []),
+    ...(same ? keepStartedConfigLines(target.role, same) : []),
+    ...(target.role === "server"
+      ? snapshotLines(keepSnapshots, same ? "CONFIG_RESTARTS" : "CONFIG_CHANGED")
+      : []),
     commitStagedFile(K3S_CONFIG_FILE),
-    `if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)"; echo "record config changed"; fi`,
+    same
+      ? `if [ "$CONFIG_CHANGED" = 1 ]; then if [ "$SAME_SETTINGS" = 1 ]; then say "wrote ${K3S_CONFIG_FILE}: the settings K3s runs with now, in the program's form, so no restart for it (the file K3s started with is kept as ${K3S_STARTED_CONFIG_FILE})"; echo "record config same-settings"; else say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)"; echo "record config changed"; fi; fi`
+      : `if [ "$CONFIG_CHANGED" = 1 ]; then say "wrote ${K3S_CONFIG_FILE} (takes effect at the restart)"; echo "record config changed"; fi`,
     'if [ "$have" != "$WANT" ]; then',
     '  say "installing K3s $WANT (was ${have:-not installed}); it starts at the restart step"',
     ...carriedEnvLines(target.role).map((l) => `  ${l}`),
@@ -65,20 +76,44 @@ export function renderPrepareScript(
     '  echo "record installed ${have:-none}->$WANT"',
     "fi",
     'say "prepared: K3s $WANT on disk"',
-    ...(announceRestart ? restartFollowsLines(target.role) : []),
+    ...(announceRestart ? restartFollowsLines(target.role, same) : []),
     "",
   ].join("\n");
 }
 
+/**
+ * Prepare, where preflight found the same settings: SAME_SETTINGS=1 when K3s runs its version
+ * and the config.yaml it started with (the kept copy, if made after that start, else config.yaml
+ * unchanged since) is the one preflight compared; a copy of it is then kept beside the new file,
+ * and CONFIG_RESTARTS (what the snapshot goes by) is 0. Anything else restarts as usual.
+ */
+function keepStartedConfigLines(role: NodeRole, same: SameSettings): string[] {
+  const kept = K3S_STARTED_CONFIG_FILE;
+  return [
+    "SAME_SETTINGS=0",
+    `if [ "$CONFIG_CHANGED" = 1 ] && [ "$have" = "$WANT" ] && systemctl is-active -q ${k3sUnit(role)}; then`,
+    ...unitAgeLines(role).map((l) => `  ${l}`),
+    `  if [ -f ${kept} ] && [ "$(stat -c %Y ${kept})" -ge "$started" ]; then base=${kept}; else base=${K3S_CONFIG_FILE}; fi`,
+    `  if [ "$(cat "$base" 2>/dev/null | sha256sum | cut -c1-64)" = ${same.startedWith} ] && { [ "$base" = ${kept} ] || [ ! -e ${K3S_CONFIG_FILE} ] || [ "$(stat -c %Y ${K3S_CONFIG_FILE})" -le "$started" ]; }; then`,
+    "    SAME_SETTINGS=1",
+    `    if [ "$base" != ${kept} ]; then (umask 077; cat ${K3S_CONFIG_FILE} 2>/dev/null > ${kept}.tmp || true; mv -f ${kept}.tmp ${kept}); fi`,
+    "  else",
+    `    warn "${K3S_CONFIG_FILE} is not the file preview compared (changed since?): K3s restarts for the new one"`,
+    "  fi",
+    "fi",
+    'CONFIG_RESTARTS=$CONFIG_CHANGED; [ "$SAME_SETTINGS" = 0 ] || CONFIG_RESTARTS=0',
+  ];
+}
+
 /** Server, before anything changes: an etcd snapshot when K3s runs and will be upgraded or get a
- * new config. The save counts only if `etcd-snapshot ls` then lists a new snapshot of that name
- * (K3s's `Snapshot()` returns without error and writes nothing on a learner member). Older
- * snapshots of this tool beyond the newest `keep` are deleted. */
-function snapshotLines(keep: number): string[] {
+ * new config (`configVar` says so). The save counts only if `etcd-snapshot ls` then lists a new
+ * snapshot of that name (K3s's `Snapshot()` returns without error and writes nothing on a learner
+ * member). Older snapshots of this tool beyond the newest `keep` are deleted. */
+function snapshotLines(keep: number, configVar: string): string[] {
   const ours = (prefix: string) =>
     `awk -v n="${prefix}" 'index($1, n) == 1 { print $1 }' | sort -u`;
   return [
-    `if systemctl is-active -q k3s && { [ "$have" != "$WANT" ] || [ "$CONFIG_CHANGED" = 1 ]; }; then`,
+    `if systemctl is-active -q k3s && { [ "$have" != "$WANT" ] || [ "$${configVar}" = 1 ]; }; then`,
     '  why=$([ "$have" != "$WANT" ] && echo "upgrade-$(echo "$have-to-$WANT" | tr "+." "--")" || echo config-change)',
     '  say "saving an etcd snapshot before the $why"',
     `  before=$(k3s etcd-snapshot ls 2>/dev/null | ${ours("k3s-homelab-pre-$why-")}) || before=''`,
@@ -114,13 +149,21 @@ export function renderRestartScript(target: RollTarget, timeoutSeconds: number):
     'if [ "$now_state" != active ]; then',
     `  say "${u} is not running ($now_state): starting it"`,
     ...unitJobLines(target.role, "start", "", "snapshot").map((l) => `  ${l}`),
+    `  rm -f ${K3S_STARTED_CONFIG_FILE}`,
     "  exit 0",
     "fi",
-    ...unitAgeLines(target.role),
+    ...unitAgeLines(target.role, target.sameSettings),
     'if [ "$newest" -ge "$started" ]; then',
     `  say "restarting ${u}: its binary or config changed after it started ($(date -u -d "@$started" "+%Y-%m-%d %H:%M:%S UTC"))"`,
     ...unitJobLines(target.role, "restart", "").map((l) => `  ${l}`),
     `  echo "record restarted ${u}"`,
+    `  rm -f ${K3S_STARTED_CONFIG_FILE}`,
+    ...(target.sameSettings
+      ? [
+          `elif [ -f ${K3S_STARTED_CONFIG_FILE} ]; then`,
+          `  say "${u} keeps running: ${K3S_CONFIG_FILE} holds the settings it started with, in the program's form"`,
+        ]
+      : []),
     "else",
     `  say "${u} already runs the current binary and config"`,
     "fi",

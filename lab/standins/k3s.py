@@ -253,10 +253,13 @@ def node_identity(cfg, host):
 
 
 def read_token(cfg):
+    """--token-file, when set, is read over --token (k3s pkg/cli/server/server.go `run`,
+    pkg/cli/agent/agent.go `Run`: `if ... TokenFile != ""` replaces the token)."""
     token = str(cfg.get("token", "") or os.environ.get("K3S_TOKEN", ""))
-    if not token and cfg.get("token-file"):
+    token_file = cfg.get("token-file") or os.environ.get("K3S_TOKEN_FILE")
+    if token_file:
         try:
-            with open(str(cfg["token-file"])) as f:
+            with open(str(token_file)) as f:
                 token = f.read().strip()
         except OSError as e:
             logline("fatal", f"reading token-file: {e}")

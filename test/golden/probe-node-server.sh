@@ -3,6 +3,8 @@ printf '\n@@ %s\n' 'k3s-version'; k3s --version 2>/dev/null | head -n 1 || true
 printf '\n@@ %s\n' 'service'
 for u in k3s k3s-agent; do if systemctl is-active -q $u 2>/dev/null; then echo "$u active $(TZ=UTC systemctl show -p ActiveEnterTimestamp --value $u)"; fi; done
 printf '\n@@ %s\n' 'config'; cat /etc/rancher/k3s/config.yaml 2>/dev/null || true
+printf '\n@@ %s\n' 'config-sha'; cat /etc/rancher/k3s/config.yaml 2>/dev/null | sha256sum | cut -c1-64
+printf '\n@@ %s\n' 'config-as-started'; if [ -f /etc/rancher/k3s/k3s-homelab-started-with.yaml ]; then sha256sum < /etc/rancher/k3s/k3s-homelab-started-with.yaml | cut -c1-64; cat /etc/rancher/k3s/k3s-homelab-started-with.yaml; fi
 printf '\n@@ %s\n' 'unit-exec'; systemctl show -p ExecStart --value k3s 2>/dev/null || true
 printf '\n@@ %s\n' 'unit-env'; awk '/^[A-Za-z_][A-Za-z0-9_]*=/ { n = substr($0, 1, index($0, "=") - 1); if (n ~ /^K3S_/ && n !~ /TOKEN|SECRET|PASSWORD|KEY/) print; else print n }' /etc/systemd/system/k3s.service.env 2>/dev/null || true
 for f in /etc/rancher/k3s/config.yaml.d/*; do case "$f" in *.[yY][aA][mM][lL]|*.[yY][mM][lL]) if [ -f "$f" ]; then printf '\n@@ config-dropin %s\n' "$f"; cat "$f"; fi ;; esac; done

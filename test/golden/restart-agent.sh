@@ -32,6 +32,7 @@ if [ "$now_state" != active ]; then
   say "k3s-agent is not running ($now_state): starting it"
   systemctl start --no-block k3s-agent || fail "systemctl start k3s-agent failed: $(why)"
   await_ready "$before"
+  rm -f /etc/rancher/k3s/k3s-homelab-started-with.yaml
   exit 0
 fi
 since=$(systemctl show --timestamp=unix -p ActiveEnterTimestamp --value k3s-agent 2>/dev/null) || since=''
@@ -47,6 +48,7 @@ if [ "$newest" -ge "$started" ]; then
   systemctl restart --no-block k3s-agent || fail "systemctl restart k3s-agent failed: $(why)"
   await_ready "$before"
   echo "record restarted k3s-agent"
+  rm -f /etc/rancher/k3s/k3s-homelab-started-with.yaml
 else
   say "k3s-agent already runs the current binary and config"
 fi

@@ -32,6 +32,7 @@ if [ "$now_state" != active ]; then
   say "k3s is not running ($now_state): starting it"
   systemctl start --no-block k3s || fail "systemctl start k3s failed: $(why)"
   await_ready "$before"
+  rm -f /etc/rancher/k3s/k3s-homelab-started-with.yaml
   exit 0
 fi
 since=$(systemctl show --timestamp=unix -p ActiveEnterTimestamp --value k3s 2>/dev/null) || since=''
@@ -47,6 +48,7 @@ if [ "$newest" -ge "$started" ]; then
   systemctl restart --no-block k3s || fail "systemctl restart k3s failed: $(why)"
   await_ready "$before"
   echo "record restarted k3s"
+  rm -f /etc/rancher/k3s/k3s-homelab-started-with.yaml
 else
   say "k3s already runs the current binary and config"
 fi

@@ -175,9 +175,9 @@ describe("discover: a stack file from the cluster that runs", () => {
       out.text,
       [
         "# Written by `npm run discover` at 2026-12-03T17:00:00Z from what the cluster runs. Unless",
-        "# a warning it printed says otherwise, its first preview restarts no VM and changes no K3s",
-        "# version; per node it plans the program's own config.yaml (the token as token-file,",
-        "# install-time flags into the file): a gated K3s restart.",
+        "# a warning it printed says otherwise, its first preview restarts nothing: it plans the",
+        "# program's own config.yaml (the token as token-file, install-time flags in the file),",
+        "# written without a restart where K3s runs those settings already.",
         "# Review it, then switch on the tweaks below in a commit of their own.",
         "# Secrets are not in this file; set them with",
         "#   pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
@@ -320,7 +320,7 @@ describe("discover: what K3s runs with, as K3s itself reads it", () => {
       "node-ip": "10.0.0.99",
       disable: ["servicelb", "local-storage", "traefik"],
       "write-kubeconfig-mode": "644",
-      "cluster-init": "true",
+      "cluster-init": true,
     });
   });
 

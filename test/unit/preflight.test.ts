@@ -275,6 +275,58 @@ describe("preflight", () => {
     });
   });
 
+  describe("a config.yaml with the settings K3s runs with (a discovered node)", () => {
+    const tokens = { token: "the-token" };
+    const sha = (c: string) => c.repeat(64);
+    const discovered = () => {
+      const observed = converged(spec);
+      const fawn = observed.nodes.get("k3s-vm-fawn")!;
+      fawn.configYaml = "server: https://10.0.0.21:6443\ntoken: the-token\ndisable: [traefik]";
+      fawn.configSha = sha("a");
+      return { observed, fawn };
+    };
+
+    it("writes the program's form without a restart, and says so", () => {
+      const { observed } = discovered();
+      const result = preflight(spec, observed, desiredYaml(spec), NO_OVERRIDES, tokens);
+      assert.deepStrictEqual(result.errors, []);
+      assert.deepStrictEqual(result.plan[2], {
+        node: "k3s-vm-fawn",
+        restart: "none",
+        reasons: [
+          "config.yaml in the program's form (token, token-file): the settings K3s runs with now, written without a restart",
+        ],
+      });
+      assert.deepStrictEqual(result.sameSettingsAs, { "k3s-vm-fawn": sha("a") });
+    });
+
+    it("keeps comparing with the file K3s started with once the program's is in place", () => {
+      const { observed, fawn } = discovered();
+      fawn.configAsStarted = { sha: sha("a"), text: fawn.configYaml };
+      fawn.configYaml = desiredYaml(spec)(spec.nodes[2]);
+      fawn.configSha = sha("b");
+      const result = preflight(spec, observed, desiredYaml(spec), NO_OVERRIDES, tokens);
+      assert.deepStrictEqual(result.plan[2], { node: "k3s-vm-fawn", restart: "none", reasons: [] });
+      assert.deepStrictEqual(result.sameSettingsAs, { "k3s-vm-fawn": sha("a") });
+    });
+
+    it("restarts as before for another token, without the tokens, and with a new version", () => {
+      const { observed } = discovered();
+      const other = preflight(spec, observed, desiredYaml(spec), NO_OVERRIDES, { token: "x" });
+      assert.deepStrictEqual(other.plan[2].reasons, ["config.yaml (token, token-file)"]);
+      assert.deepStrictEqual(other.sameSettingsAs, {});
+      assert.strictEqual(run(spec, observed).plan[2].restart, "k3s");
+      const raw = validRaw();
+      raw.nodes["k3s-vm-fawn"].k3sVersion = "v1.34.1+k3s1";
+      const newer = buildClusterSpec(raw).spec;
+      const upgraded = preflight(newer, observed, desiredYaml(newer), NO_OVERRIDES, tokens);
+      assert.deepStrictEqual(upgraded.sameSettingsAs, {});
+      assert.deepStrictEqual(upgraded.plan[2].reasons.slice(1), [
+        "config.yaml (token, token-file)",
+      ]);
+    });
+  });
+
   it("refuses a downgrade and a skipped minor against what runs", () => {
     const raw = validRaw();
     raw.cluster.k3sVersion = "v1.33.5+k3s1";

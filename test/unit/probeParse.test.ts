@@ -26,6 +26,11 @@ describe("probe output parsing", () => {
       "server: https://10.0.0.21:6443",
       "disable:",
       "  - traefik",
+      "@@ config-sha",
+      "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
+      "@@ config-as-started",
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+      "token: abc",
       "@@ unit-exec",
       "{ path=/usr/local/bin/k3s ; argv[]=/usr/local/bin/k3s server --node-ip=10.0.0.21 --tls-san=k3s.example ; ignore_errors=no ; start_time=[Fri 2026-11-27 14:50:00 AEDT] ; stop_time=[n/a] ; pid=812 ; code=(null) ; status=0/0 }",
       "@@ unit-env",
@@ -55,6 +60,11 @@ describe("probe output parsing", () => {
       installedVersion: "v1.33.5+k3s1",
       service: { unit: "k3s", since: "Fri 2026-11-27 03:50:00 UTC" },
       configYaml: "server: https://10.0.0.21:6443\ndisable:\n  - traefik",
+      configSha: "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
+      configAsStarted: {
+        sha: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        text: "token: abc",
+      },
       execStart: ["server", "--node-ip=10.0.0.21", "--tls-san=k3s.example"],
       unitEnv: [
         { name: "HTTP_PROXY" },

@@ -179,6 +179,24 @@ describe("render: remote scripts (golden files)", () => {
     );
   });
 
+  // Preflight found the same settings: the file is written without a restart (and, with a
+  // drain, no restart is announced for it).
+  const SAME = { startedWith: "a".repeat(64), desired: "b".repeat(64) };
+  it("prepare and restart, server, with the same settings", () => {
+    const target = { ...SERVER, sameSettings: SAME };
+    assertGolden(
+      "prepare-server-same-settings.sh",
+      renderPrepareScript(
+        target,
+        "server: https://10.0.0.21:6443\n",
+        "https://get.k3s.io",
+        false,
+        true,
+      ),
+    );
+    assertGolden("restart-server-same-settings.sh", renderRestartScript(target, 600));
+  });
+
   const DISK = { ...FAWN_DISK, who: "k3s-agent-1 (VM 110 on pve)", vmid: 110 };
 
   it("disk", () => {
