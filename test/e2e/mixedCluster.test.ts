@@ -96,6 +96,32 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
     assert.strictEqual(discovered.status, 0, discovered.output);
     const validated = validateStackFile(discovered.file);
     assert.strictEqual(validated.status, 0, validated.output);
+    // As discovered: the servers' config.yaml in the program's form without a restart; the
+    // agent's VM restarts for the disk options the warning named (its disk alone has none).
+    assert.ok(
+      discovered.output.includes("warning: the nodes' etcd disks differ"),
+      discovered.output,
+    );
+    const asDiscovered = await new Workspace(
+      "e2e-mixed-as-discovered",
+      "mixed",
+      discovered.file,
+      TOKEN,
+    ).preview(false);
+    assert.strictEqual(asDiscovered.status, 0, asDiscovered.output);
+    const first = rollReasons(asDiscovered.output);
+    for (const server of SERVERS) {
+      assert.match(
+        first[server] ?? "",
+        /^config\.yaml in the program's form \([a-z, -]+\): the settings K3s runs with now, written without a restart$/,
+        asDiscovered.output,
+      );
+    }
+    assert.strictEqual(
+      first[AGENT],
+      "qm reboot (cache none→writeback, iothread 0→1); config.yaml (token, token-file)",
+      asDiscovered.output,
+    );
     const fixture = loadFixture(MIXED);
     const tweaked = switchOnTweaks(discovered.file, {
       k3sVersion: fixture.k3s.stableVersion,
@@ -112,7 +138,19 @@ describe("e2e: three servers and an agent: roll order, cordon/drain, repair", fu
     assert.strictEqual(fromFixture.status, 0, fromFixture.output);
     const planned = rollReasons(fromFixture.output);
     assert.deepStrictEqual(Object.keys(planned).sort(), [...NODES].sort(), fromFixture.output);
-    assert.deepStrictEqual(rollReasons(fromDiscover.output), planned, fromDiscover.output);
+    // pve keeps the `cluster-init: true` it runs with, where the fixture's stack sets none (so
+    // that stack's file drops it and joins pve to the registration address).
+    assert.deepStrictEqual(
+      rollReasons(fromDiscover.output),
+      {
+        ...planned,
+        "k3s-vm-pve": planned["k3s-vm-pve"].replace(
+          "config.yaml (cluster-init, server, token, token-file)",
+          "config.yaml (token, token-file)",
+        ),
+      },
+      fromDiscover.output,
+    );
     assert.deepStrictEqual(
       eventsSince(mark).filter((e) => e.mutating),
       [],
