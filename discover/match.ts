@@ -51,7 +51,7 @@ function candidates(node: DiscoveredNode, hosts: readonly DiscoveredHost[]) {
   return { by: "MAC address" as const, found: byMac };
 }
 
-/** The data dir's disk: the one the guest tied it to, or the VM's only disk. */
+/** The data dir's disk: the one the guest tied it to (`dataDiskOf`), or the VM's only disk. */
 function dataDisk(node: DiscoveredNode, vm: DiscoveredVm): string | { problem: string } {
   const disks = vmDisks(vm.config);
   const named = node.guest?.dataDisk;
@@ -62,7 +62,7 @@ function dataDisk(node: DiscoveredNode, vm: DiscoveredVm): string | { problem: s
   }
   if (disks.length === 1) return disks[0];
   return {
-    problem: `VM ${vm.vmid} has ${disks.length} disks (${disks.join(", ") || "none"}) and the guest did not say which holds the data dir`,
+    problem: `VM ${vm.vmid} has ${disks.length} disks (${disks.join(", ") || "none"}) and the guest's data dir is on none it can name (a SCSI disk's /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsiN)`,
   };
 }
 

@@ -5,6 +5,7 @@ import { renderNodeProbe, SECTION } from "../probe/scripts";
 import { splitSections } from "../probe/sections";
 import type { DiscoveredGuest, DiscoveredHost, DiscoveredNode, DiscoveredVm } from "./facts";
 import { k3sConfigAsRun } from "./guestConfig";
+import { BLOCK_MOUNTS_SCRIPT, dataDiskOf, DEFAULT_DATA_DIR, parseBlockMounts } from "./dataDisk";
 
 const mark = (name: string) => `printf '\\n${SECTION} %s\\n' "${name}"`;
 
@@ -121,6 +122,7 @@ export function renderGuestDiscovery(isServer: boolean): string {
   return [
     renderNodeProbe([], isServer).trimEnd(),
     `${mark("macs")}; for i in /sys/class/net/*; do [ "\${i##*/}" = lo ] || cat "$i/address"; done 2>/dev/null || true`,
+    `${mark("block-mounts")}; { ${BLOCK_MOUNTS_SCRIPT}\n} || true`,
     "",
   ].join("\n");
 }
@@ -144,10 +146,18 @@ export function parseGuestDiscovery(
     .split("\n")
     .map((l) => l.trim().toLowerCase())
     .filter((l) => /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(l));
+  const k3sConfig = k3sConfigAsRun(own);
+  const dataDir =
+    typeof k3sConfig["data-dir"] === "string" ? k3sConfig["data-dir"] : DEFAULT_DATA_DIR;
+  const dataDisk = dataDiskOf(
+    parseBlockMounts(splitSections(stdout).get("block-mounts") ?? ""),
+    dataDir,
+  );
   return {
     ...guest,
     macs,
-    k3sConfig: k3sConfigAsRun(own),
+    k3sConfig,
+    ...(dataDisk ? { dataDisk } : {}),
     ...(own.sysctlFile.trim() !== "" ? { sysctl: parseSysctlFile(own.sysctlFile) } : {}),
   };
 }

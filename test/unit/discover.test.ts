@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { dataDiskOf, parseBlockMounts } from "../../discover/dataDisk";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { parse } from "yaml";
@@ -131,7 +132,7 @@ describe("discover: a stack file from the cluster that runs", () => {
     };
     const { leftOut } = matchNodes(postNodes().slice(2, 3), hosts);
     assert.deepStrictEqual(leftOut, [
-      "node `k3s-vm-fawn` (VM 108 on `fawn`): VM 108 has 2 disks (scsi0, scsi1) and the guest did not say which holds the data dir",
+      "node `k3s-vm-fawn` (VM 108 on `fawn`): VM 108 has 2 disks (scsi0, scsi1) and the guest's data dir is on none it can name (a SCSI disk's /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsiN)",
     ]);
   });
 
@@ -441,6 +442,54 @@ describe("discover: the read-only scripts and their answers", () => {
     assert.deepStrictEqual(parseSysctlFile("; c\n-net.ipv4.ip_forward=1\n"), {
       "net.ipv4.ip_forward": "1",
     });
+  });
+});
+
+describe("discover: the disk that holds the data dir, as the guest reports it", () => {
+  const mounts = parseBlockMounts(
+    [
+      "/\tsda\tscsi-0QEMU_QEMU_HARDDISK_drive-scsi0 ",
+      "/boot/efi\tsda\tscsi-0QEMU_QEMU_HARDDISK_drive-scsi0 ",
+      "/var/lib/rancher\tsdb\tscsi-0QEMU_QEMU_HARDDISK_drive-scsi1 wwn-0x5000c500a1b2c3d4 ",
+      "/srv/my\\x20data\tvda\t",
+      "",
+    ].join("\n"),
+  );
+
+  it("reads each block mount, its disk and by-id names", () => {
+    assert.deepStrictEqual(mounts[2], {
+      target: "/var/lib/rancher",
+      disk: "sdb",
+      ids: ["scsi-0QEMU_QEMU_HARDDISK_drive-scsi1", "wwn-0x5000c500a1b2c3d4"],
+    });
+    assert.strictEqual(mounts[3].target, "/srv/my data");
+  });
+
+  it("takes the mount that holds the data dir, by its Proxmox drive name", () => {
+    assert.strictEqual(dataDiskOf(mounts, "/var/lib/rancher/k3s"), "scsi1");
+    assert.strictEqual(dataDiskOf(mounts, "/opt/k3s"), "scsi0");
+    // /var/lib/ranchero is not inside /var/lib/rancher.
+    assert.strictEqual(dataDiskOf(mounts, "/var/lib/ranchero"), "scsi0");
+    // A VirtIO block disk carries no drive name: nothing is guessed.
+    assert.strictEqual(dataDiskOf(mounts, "/srv/my data/k3s"), undefined);
+    assert.strictEqual(dataDiskOf([], "/var/lib/rancher/k3s"), undefined);
+  });
+
+  it("a VM with two disks is matched on the disk the guest names", () => {
+    const guest = parseGuestDiscovery(
+      [
+        "@@ config",
+        "data-dir: /data/k3s",
+        "@@ macs",
+        "bc:24:11:00:00:06",
+        "@@ block-mounts",
+        "/\tsda\tscsi-0QEMU_QEMU_HARDDISK_drive-scsi0 ",
+        "/data\tsdb\tscsi-0QEMU_QEMU_HARDDISK_drive-scsi1 ",
+        "",
+      ].join("\n"),
+      { address: "10.0.0.23", hostKey: KEY(6) },
+    );
+    assert.strictEqual(guest.dataDisk, "scsi1");
   });
 });
 
