@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { stringify } from "yaml";
-import { loadFixture } from "./fixture";
+import { GuestSpec, loadFixture } from "./fixture";
 import { hostKey } from "./hostfiles";
 import { bridgeAddress } from "./model";
 import { REPO } from "./run";
@@ -25,6 +25,17 @@ export function installArgsAsConfig(args: readonly string[]): Record<string, str
     config[key] = before === undefined ? value : [...([] as string[]).concat(before), value];
   }
   return config;
+}
+
+/** What a guest runs with that the stack must carry: its install-time flags, and the
+ * `cluster-init: true` of the server that started etcd (its config.yaml's; the stack keeps it,
+ * so that server gets no `server:` line). */
+export function stackNodeConfig(g: GuestSpec): { config?: Record<string, unknown> } {
+  const config: Record<string, unknown> = {
+    ...(g.config?.["cluster-init"] === true ? { "cluster-init": true } : {}),
+    ...installArgsAsConfig(g.installArgs),
+  };
+  return Object.keys(config).length > 0 ? { config } : {};
 }
 
 /** Writes .state/stack-files/Pulumi.NAME.yaml for the fixture and returns its path. Host keys
@@ -59,7 +70,7 @@ export function stackFileForFixture(
           address: g.address,
           role: g.role,
           hostKey: publicKey(g.name),
-          ...(g.installArgs.length > 0 ? { config: installArgsAsConfig(g.installArgs) } : {}),
+          ...stackNodeConfig(g),
         },
       ]),
     ),

@@ -3,12 +3,12 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { parse } from "yaml";
 import { loadFixture } from "../../lab/fixture";
-import { installArgsAsConfig } from "../../lab/stackFile";
+import { installArgsAsConfig, stackNodeConfig } from "../../lab/stackFile";
 import { failedInInlinePlumbing } from "../../lab/stack";
 
 const REPO = join(__dirname, "..", "..");
 
-describe("lab stacks carry the fixtures' install-time flags", () => {
+describe("lab stacks carry the fixtures' install-time flags and cluster-init", () => {
   it("turns installer flags into node config, a repeated flag into a list", () => {
     assert.deepStrictEqual(
       installArgsAsConfig(["--node-ip=10.0.0.5", "--tls-san=a", "--tls-san=b", "--cluster-init"]),
@@ -16,15 +16,22 @@ describe("lab stacks carry the fixtures' install-time flags", () => {
     );
   });
 
-  it("Pulumi.lab.yaml carries what post.yaml's guests were installed with", () => {
+  it("the server that started etcd keeps its cluster-init; a joining server gets none", () => {
+    const fixture = loadFixture(join(REPO, "lab", "fixtures", "mixed.yaml"));
+    const [first, second] = fixture.guests.filter((g) => g.role === "server");
+    assert.deepStrictEqual(stackNodeConfig(first), { config: { "cluster-init": true } });
+    assert.deepStrictEqual(stackNodeConfig(second), {});
+  });
+
+  it("Pulumi.lab.yaml carries what post.yaml's guests were installed with and cluster-init", () => {
     const fixture = loadFixture(join(REPO, "lab", "fixtures", "post.yaml"));
     const stack = parse(readFileSync(join(REPO, "Pulumi.lab.yaml"), "utf8")) as {
       config: Record<string, Record<string, { config?: Record<string, unknown> }>>;
     };
     for (const guest of fixture.guests) {
-      const carried = Object.entries(installArgsAsConfig(guest.installArgs)).map(([k, v]) => [
+      const carried = Object.entries(stackNodeConfig(guest).config ?? {}).map(([k, v]) => [
         k,
-        ([] as string[]).concat(v),
+        ([] as unknown[]).concat(v),
       ]);
       const config = stack.config["k3s-homelab:nodes"][guest.name].config ?? {};
       assert.deepStrictEqual(
