@@ -11,6 +11,8 @@
  * 2. Loading index.ts the way the Pulumi Node runtime does (ts-node registered as
  *    @pulumi/pulumi `cmd/run/run.ts` registers it, with tsconfig.pulumi.json): ours against an
  *    empty index.ts, and ours with the type check it had before tsconfig.pulumi.json.
+ * `--timeline` instead runs each inline case once and prints where its time went: the case
+ * process's own clock at each stage and at the first engine event of each kind and type.
  */
 import { spawn, spawnSync } from "child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
@@ -25,6 +27,7 @@ interface Cost {
   mib: number;
   status: number | null;
   tail: string;
+  out: string;
 }
 
 /** Resident memory of a process and all its descendants, in KiB, from /proc. */
@@ -74,6 +77,7 @@ function measure(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cost> {
         mib: peak / 1024,
         status,
         tail: out.trim().split("\n").slice(-3).join(" | "),
+        out,
       });
     });
   });
@@ -117,9 +121,14 @@ const CASE_ARGS = (name: string, ...rest: string[]) => [
   ...rest,
 ];
 
+/** Seconds since this process started, for `--timeline`. */
+const since = () => (performance.now() / 1000).toFixed(2);
+
 /** In the case process: the empty inline program, through the same engine. */
-async function emptyPreview(): Promise<void> {
+async function emptyProgram(what: "preview" | "up"): Promise<void> {
+  const marks: string[] = [`${since()} s: the case process runs`];
   const { LocalWorkspace, PulumiCommand } = await import("@pulumi/pulumi/automation");
+  marks.push(`${since()} s: the automation API loaded`);
   const bin = spawnSync("bash", [join(REPO, "scripts", "engine.sh")], { encoding: "utf8" })
     .stdout.trim()
     .split("\n")
@@ -144,11 +153,87 @@ async function emptyPreview(): Promise<void> {
       projectSettings: { name: "empty", runtime: "nodejs" },
     },
   );
-  await stack.preview();
+  marks.push(`${since()} s: the stack selected`);
+  if (what === "preview") await stack.preview();
+  else await stack.up();
+  marks.push(`${since()} s: the ${what} returned`);
+  if (process.argv.includes("--timeline")) for (const m of marks) console.log(`timeline: ${m}`);
+}
+
+/** `--timeline`: where one fresh process's time goes, from its own clock and the engine's events. */
+async function timeline(what: "preview" | "up", workspace: string): Promise<number> {
+  const marks: string[] = [`${since()} s: the case process runs`];
+  const { Workspace } = await import("../lab/stack");
+  marks.push(`${since()} s: lab/stack.ts and the program loaded`);
+  const token = readFileSync(join(STATE, `${workspace}.token`), "utf8");
+  const ws = new Workspace(workspace, "bench", join(STATE, "unused.yaml"), token, false);
+  marks.push(`${since()} s: the engine found (scripts/engine.sh)`);
+  const stack = await ws.stack();
+  marks.push(`${since()} s: the stack selected (PulumiCommand.get, createOrSelectStack)`);
+  const seen = new Set<string>();
+  const onEvent = (e: import("@pulumi/pulumi/automation").EngineEvent) => {
+    const kind = Object.keys(e).find((k) => k.endsWith("Event")) ?? "?";
+    const urn = e.resourcePreEvent?.metadata.urn ?? e.resOutputsEvent?.metadata.urn ?? "";
+    const type = urn.split("::")[2] ?? "";
+    const key = `${kind} ${type}`;
+    if (kind === "diagnosticEvent" || seen.has(key)) return;
+    seen.add(key);
+    marks.push(`${since()} s: first ${kind}${type ? ` of ${type}` : ""}`);
+  };
+  const run = what === "preview" ? stack.preview({ diff: false, onEvent }) : stack.up({ onEvent });
+  await run;
+  marks.push(`${since()} s: the ${what} returned`);
+  for (const m of marks) console.log(`timeline: ${m}`);
+  return 0;
+}
+
+/** `--timeline`: the preflight's read of every machine, timed per machine, all at once (as the
+ * program reads them) and then each alone; in the lab all of them share this machine's cores. */
+async function probeTimes(stackFile: string): Promise<string[]> {
+  const { parse } = await import("yaml");
+  const { buildClusterSpec, sortStackEntries } = await import("../config");
+  const { renderHostProbe, renderNodeProbe } = await import("../probe/scripts");
+  const { runRemoteScript } = await import("../probe/ssh");
+  const { LAB_CLIENT_KEY } = await import("../lab/run");
+  const doc = parse(readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
+  const entries = sortStackEntries(doc.config, (v) => typeof v === "object" && v !== null);
+  const spec = buildClusterSpec(entries.structured).spec;
+  const key = readFileSync(LAB_CLIENT_KEY, "utf8");
+  const reads = [
+    ...spec.nodes.map((n) => ({
+      name: n.name,
+      read: () =>
+        runRemoteScript(n, key, renderNodeProbe(Object.keys(n.sysctl), n.role === "server")),
+    })),
+    ...spec.hosts.map((h) => ({
+      name: h.name,
+      read: () =>
+        runRemoteScript(
+          h,
+          key,
+          renderHostProbe(spec.nodes.filter((n) => n.host === h.name).map((n) => n.vmid)),
+        ),
+    })),
+  ];
+  const timed = async (read: () => Promise<unknown>) => {
+    const t = performance.now();
+    await read();
+    return ((performance.now() - t) / 1000).toFixed(2);
+  };
+  const t = performance.now();
+  const together = await Promise.all(reads.map((r) => timed(r.read)));
+  const all = ((performance.now() - t) / 1000).toFixed(2);
+  const alone: string[] = [];
+  for (const r of reads) alone.push(await timed(r.read));
+  return [
+    `the probe, every machine at once: ${all} s (${reads.map((r, i) => `${r.name} ${together[i]}`).join(", ")})`,
+    `the probe, each machine alone: ${reads.map((r, i) => `${r.name} ${alone[i]}`).join(", ")}`,
+  ];
 }
 
 /** In the case process: our program on a workspace the parent prepared. */
 async function ours(what: "preview" | "up", workspace: string): Promise<number> {
+  if (process.argv.includes("--timeline")) return timeline(what, workspace);
   const { Workspace } = await import("../lab/stack");
   // Reopened: the stack file and state the parent's runs left (the path is then not read).
   const token = readFileSync(join(STATE, `${workspace}.token`), "utf8");
@@ -185,13 +270,18 @@ function loaderFile(): string {
 }
 
 async function runCase(name: string, arg: string | undefined): Promise<number> {
-  if (name === "empty-preview") await emptyPreview();
+  if (name === "empty-preview") await emptyProgram("preview");
+  else if (name === "empty-up") await emptyProgram("up");
   else if (name === "preview" || name === "up") return ours(name, arg!);
   else throw new Error(`unknown case ${name}`);
   return 0;
 }
 
 // ---- the parent: lab, workspaces, figures ----
+
+/** Where stackFileForFixture writes the bench's stack file for a fixture. */
+const stackFilePath = (name: string) =>
+  join(REPO, ".state", "stack-files", `Pulumi.bench-${name}.yaml`);
 
 async function prepared(fixtureFile: string, name: string): Promise<void> {
   const { parse, stringify } = await import("yaml");
@@ -202,6 +292,7 @@ async function prepared(fixtureFile: string, name: string): Promise<void> {
   mkdirSync(STATE, { recursive: true });
   const token = (parse(readFileSync(fixtureFile, "utf8")) as { k3s: { token: string } }).k3s.token;
   const file = stackFileForFixture(`bench-${name}`, fixtureFile);
+  if (file !== stackFilePath(name)) throw new Error(`bench: the stack file is ${file}`);
   writeFileSync(join(STATE, `${name}.token`), token);
   const ws = new Workspace(name, "bench", file, token);
   console.log(`bench: converging the ${name} stack (one up; the figures are of what follows)`);
@@ -252,8 +343,13 @@ async function main(): Promise<number> {
   }
   const lines: string[] = [];
   const empty = emptyProgramDir();
-  // Before tsconfig.pulumi.json, Pulumi.yaml named no tsconfig: the runtime used tsconfig.json.
-  const typeChecked = join(REPO, "tsconfig.json");
+  // Before tsconfig.pulumi.json, Pulumi.yaml named no tsconfig: the runtime used tsconfig.json,
+  // type-checking (tsconfig.json's swc, which implies transpile-only, came later: off here).
+  const typeChecked = join(STATE, "tsconfig.type-checked.json");
+  writeFileSync(
+    typeChecked,
+    JSON.stringify({ extends: join(REPO, "tsconfig.json"), "ts-node": { swc: false } }),
+  );
   const loader = loaderFile();
   const load = await interleaved({
     "load empty index.ts": () =>
@@ -278,8 +374,25 @@ async function main(): Promise<number> {
       await prepared(join(REPO, "lab", "fixtures", fixture), name);
       const { eventMark, eventsSince } = await import("../lab/session");
       const mark = eventMark();
+      if (process.argv.includes("--timeline")) {
+        for (const [what, args] of [
+          ["empty program, preview", CASE_ARGS("empty-preview", "-", "--timeline")],
+          ["empty program, up", CASE_ARGS("empty-up", "-", "--timeline")],
+          [`${size}, no-op preview`, CASE_ARGS("preview", name, "--timeline")],
+          [`${size}, converged up`, CASE_ARGS("up", name, "--timeline")],
+        ] as const) {
+          const cost = await measure([...args]);
+          if (what.endsWith("no-op preview"))
+            lines.push(...(await probeTimes(stackFilePath(name))).map((l) => `  ${l}`));
+          lines.push(`  ${what}: ${cost.seconds.toFixed(2)} s, ${cost.mib.toFixed(0)} MiB whole`);
+          for (const l of cost.out.split("\n").filter((x) => x.startsWith("timeline: ")))
+            lines.push(`    ${l.slice("timeline: ".length)}`);
+        }
+        continue;
+      }
       const costs = await interleaved({
         "empty program, preview": () => measure(CASE_ARGS("empty-preview")),
+        "empty program, up": () => measure(CASE_ARGS("empty-up")),
         [`${size}, no-op preview`]: () => measure(CASE_ARGS("preview", name)),
         [`${size}, converged up`]: () => measure(CASE_ARGS("up", name)),
         ...(name === "post"
@@ -292,14 +405,18 @@ async function main(): Promise<number> {
           : {}),
       });
       const mutating = eventsSince(mark).filter((e) => e.mutating);
+      // Like with like: an `up` against the empty program's `up` (which also reads the stack's
+      // history and outputs back after the engine ends), everything else against its preview.
       const empty = costs["empty program, preview"];
+      const emptyUp = costs["empty program, up"];
       lines.push(
-        `  ${size} (empty program preview ${empty.seconds.toFixed(2)} s, ${empty.mib.toFixed(0)} MiB):`,
+        `  ${size} (empty program: preview ${empty.seconds.toFixed(2)} s, ${empty.mib.toFixed(0)} MiB; up ${emptyUp.seconds.toFixed(2)} s, ${emptyUp.mib.toFixed(0)} MiB):`,
       );
       for (const [what, c] of Object.entries(costs)) {
-        if (what === "empty program, preview") continue;
+        if (what.startsWith("empty program")) continue;
+        const base = what.endsWith(" up") ? emptyUp : empty;
         lines.push(
-          `    ${what}: ${c.seconds.toFixed(2)} s, ${c.mib.toFixed(0)} MiB, exits ${c.statuses.join(",")}: time ${ratio(c.seconds, empty.seconds)}, memory ${ratio(c.mib, empty.mib)}`,
+          `    ${what}: ${c.seconds.toFixed(2)} s, ${c.mib.toFixed(0)} MiB, exits ${c.statuses.join(",")}: time ${ratio(c.seconds, base.seconds)}, memory ${ratio(c.mib, base.mib)} (against the empty program's ${what.endsWith(" up") ? "up" : "preview"})`,
         );
       }
       lines.push(`    mutating calls during these runs: ${mutating.length}`);
