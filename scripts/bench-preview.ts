@@ -11,6 +11,7 @@
  * 2. Loading index.ts the way the Pulumi Node runtime does (ts-node registered as
  *    @pulumi/pulumi `cmd/run/run.ts` registers it, with tsconfig.pulumi.json): ours against an
  *    empty index.ts, and ours with the type check it had before tsconfig.pulumi.json.
+ * `--thirty` adds the 30-node fixture, `--only-thirty` runs it alone.
  * `--timeline` instead runs each inline case once and prints where its time went: the case
  * process's own clock at each stage and at the first engine event of each kind and type.
  */
@@ -367,8 +368,10 @@ async function main(): Promise<number> {
   }
 
   const { labDown } = await import("../lab/session");
-  const fixtures: [string, string, string][] = [["post", "post.yaml", "3 nodes"]];
-  if (process.argv.includes("--thirty")) fixtures.push(["thirty", "thirty.yaml", "30 nodes"]);
+  const fixtures: [string, string, string][] = [];
+  if (!process.argv.includes("--only-thirty")) fixtures.push(["post", "post.yaml", "3 nodes"]);
+  if (process.argv.some((a) => a === "--thirty" || a === "--only-thirty"))
+    fixtures.push(["thirty", "thirty.yaml", "30 nodes"]);
   for (const [name, fixture, size] of fixtures) {
     try {
       await prepared(join(REPO, "lab", "fixtures", fixture), name);
