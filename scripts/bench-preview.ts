@@ -197,7 +197,11 @@ async function probeTimes(stackFile: string): Promise<string[]> {
   const { runRemoteScript } = await import("../probe/ssh");
   const { LAB_CLIENT_KEY } = await import("../lab/run");
   const doc = parse(readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
-  const entries = sortStackEntries(doc.config, (v) => typeof v === "object" && v !== null);
+  // Secrets (`secure:` values) are not in the lab's stack file; the key is read from lab/keys.
+  const entries = sortStackEntries(
+    doc.config,
+    (v) => typeof v === "object" && v !== null && "secure" in v,
+  );
   const spec = buildClusterSpec(entries.structured).spec;
   const key = readFileSync(LAB_CLIENT_KEY, "utf8");
   const reads = [
