@@ -173,7 +173,8 @@ export function renderRestartScript(target: RollTarget, timeoutSeconds: number):
 
 /** Runs on a server (the node itself when it is one): waits until the API reports the node Ready
  * at the desired version and, for a server, its etcd member healthy and a leader; then uncordons
- * the node if the drain step cordoned it. In `repair` mode any version will do. */
+ * the node if the drain step cordoned it. In `repair` mode any version will do. A server's gate
+ * runs on the server itself, so at its timeout it also says what its K3s unit is doing. */
 export function renderGateScript(
   target: RollTarget,
   timeoutSeconds: number,
@@ -189,7 +190,7 @@ export function renderGateScript(
     "begin=$(date +%s)",
     "last=''",
     "next_report=0",
-    ...(checkEtcd ? [ETCD_FUNCTIONS] : []),
+    ...(checkEtcd ? [ETCD_FUNCTIONS, unitWhyFunction(target.role)] : []),
     "while :; do",
     `  seen=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}' 2>&1) || seen="API not answering: $(echo "$seen" | tail -n 1)"`,
     "  version=${seen%% *}; ready=${seen#* }",
@@ -206,7 +207,7 @@ export function renderGateScript(
     "    break",
     "  fi",
     "  elapsed=$(( $(date +%s) - begin ))",
-    `  [ "$elapsed" -lt ${timeoutSeconds} ] || fail "not Ready${wanted} after ${timeoutSeconds}s; last seen: $last"`,
+    `  [ "$elapsed" -lt ${timeoutSeconds} ] || fail "not Ready${wanted} after ${timeoutSeconds}s; last seen: $last${checkEtcd ? `; ${k3sUnit(target.role)}: $(why)` : ""}"`,
     '  if [ "$elapsed" -ge "$next_report" ]; then say "waiting for $NODE_NAME (${elapsed}s): $last"; next_report=$(( elapsed + 15 )); fi',
     "  sleep 2",
     "done",

@@ -1,6 +1,7 @@
 // A mocha root hook (`--require test/e2e/failureLogs.ts`): when an e2e test fails, print what the
 // lab's guests logged last (each k3s service's last lines, each etcd member's last warnings) and
-// keep a copy of every lab log under .state/failed-logs/, so a failure seen only in CI says why.
+// keep a copy of every lab log under .state/failed-logs/, so a failure seen only in CI says why;
+// the same lines go into the test's error, printed again in the failure list at the run's end.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from "fs";
 import { join } from "path";
 import { REPO } from "../../lab/run";
@@ -47,10 +48,12 @@ export const mochaHooks = {
     const copy = join(REPO, ".state", "failed-logs", `${Date.now()}-${slug(test.title)}`);
     mkdirSync(copy, { recursive: true });
     cpSync(LOGS, copy, { recursive: true });
-    console.log(
-      [`    the lab's logs when "${test.title}" failed (all of them in ${copy}):`]
-        .concat(labLogSummary(LOGS))
-        .join("\n"),
-    );
+    const summary = [`    the lab's logs when "${test.title}" failed (all of them in ${copy}):`]
+      .concat(labLogSummary(LOGS))
+      .join("\n");
+    console.log(summary);
+    // The failure list at the end of a run is what a CI log's tail keeps: it says why there too.
+    const err = (test as { err?: Error }).err;
+    if (err !== undefined) err.message = `${err.message}\n${summary}`;
   },
 };

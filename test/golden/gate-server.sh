@@ -12,6 +12,7 @@ next_report=0
 T=/var/lib/rancher/k3s/server/tls/etcd
 etcd_api() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 5 --cacert "$T/server-ca.crt" --cert "$T/client.crt" --key "$T/client.key" -X POST -d '{}' "https://$h:2382/v3/$1" 2>/dev/null && return 0; done; return 1; }
 etcd_local() { for h in 127.0.0.1 '[::1]'; do curl -sf --max-time 3 "http://$h:2381/$1" 2>/dev/null && return 0; done; return 1; }
+why() { { systemctl status k3s 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u k3s -n 3 --no-pager -o cat 2>/dev/null; } | tr '\n' ' '; }
 while :; do
   seen=$(k3s kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}' 2>&1) || seen="API not answering: $(echo "$seen" | tail -n 1)"
   version=${seen%% *}; ready=${seen#* }
@@ -24,7 +25,7 @@ while :; do
     break
   fi
   elapsed=$(( $(date +%s) - begin ))
-  [ "$elapsed" -lt 600 ] || fail "not Ready at $WANT after 600s; last seen: $last"
+  [ "$elapsed" -lt 600 ] || fail "not Ready at $WANT after 600s; last seen: $last; k3s: $(why)"
   if [ "$elapsed" -ge "$next_report" ]; then say "waiting for $NODE_NAME (${elapsed}s): $last"; next_report=$(( elapsed + 15 )); fi
   sleep 2
 done

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { LabEvent } from "../../lab/events";
-import { restartPlusGate } from "../../scripts/bench-rollout";
+import { batchedFloor, restartPlusGate } from "../../scripts/bench-rollout";
 
 const event = (
   ts: string,
@@ -42,5 +42,11 @@ describe("bench:rollout measurement", () => {
       () => restartPlusGate([], "k3s-vm-fawn"),
       /k3s-vm-fawn: no VM restart in the event log/,
     );
+  });
+
+  it("sums the servers one by one and each agent batch's slowest, batches in stack-file order", () => {
+    assert.strictEqual(batchedFloor([40, 42], [30, 35, 31, 33, 36], 1), 40 + 42 + 165);
+    assert.strictEqual(batchedFloor([40, 42], [30, 35, 31, 33, 36], 2), 40 + 42 + 35 + 33 + 36);
+    assert.strictEqual(batchedFloor([40], [30, 35, 31, 33, 36], 5), 40 + 36);
   });
 });
