@@ -53,7 +53,11 @@ export const mochaHooks = {
       .join("\n");
     console.log(summary);
     // The failure list at the end of a run is what a CI log's tail keeps: it says why there too.
+    // Mocha prints the stack's lines before its first frame as the message.
     const err = (test as { err?: Error }).err;
-    if (err !== undefined) err.message = `${err.message}\n${summary}`;
+    if (err === undefined) return;
+    const message = err.message;
+    err.message = `${message}\n${summary}`;
+    if (err.stack?.includes(message)) err.stack = err.stack.replace(message, err.message);
   },
 };
