@@ -9,8 +9,8 @@ import { k3sUnit } from "./step";
  * sends READY=1, which a server sends only once etcd has quorum and an agent only once its server
  * answers, so a plain `systemctl start|restart` can block for ever. The jobs are queued with
  * `--no-block` and this wait is the bound; progress lines report ActiveState/SubState. A unit
- * that stays failed or inactive (Restart=always shows a crash loop as activating/auto-restart
- * instead) fails at once with its last words.
+ * that stays failed or inactive fails at once with its last words; Restart=always shows a crash
+ * loop as activating/auto-restart instead, which fails at the bound saying so.
  */
 export function awaitReadyFunction(role: NodeRole, timeoutSeconds: number): string {
   const u = k3sUnit(role);
@@ -20,7 +20,7 @@ export function awaitReadyFunction(role: NodeRole, timeoutSeconds: number): stri
       : "an agent once its server answers";
   return [
     "await_ready() {",
-    "  begin=$(date +%s); next=15; down=0",
+    "  begin=$(date +%s); next=15; down=0; looped=''",
     "  while :; do",
     `    props=$(systemctl show -p ActiveState,SubState,ActiveEnterTimestampMonotonic ${u})`,
     "    state=$(printf '%s\\n' \"$props\" | sed -n 's/^ActiveState=//p')",
@@ -31,8 +31,10 @@ export function awaitReadyFunction(role: NodeRole, timeoutSeconds: number): stri
     "      return 0",
     "    fi",
     '    case "$state" in failed|inactive) down=$((down + 1)) ;; *) down=0 ;; esac',
+    '    [ "$sub" != auto-restart ] || looped=yes',
     `    [ "$down" -lt 3 ] || fail "${u} did not start (ActiveState=$state SubState=$sub): $(why)"`,
     "    elapsed=$(( $(date +%s) - begin ))",
+    `    [ "$elapsed" -lt ${timeoutSeconds} ] || [ -z "$looped" ] || fail "${u} did not signal READY within ${timeoutSeconds}s: it keeps exiting and systemd starts it again (Restart=always; SubState=auto-restart seen, now $state/$sub): $(why)"`,
     `    [ "$elapsed" -lt ${timeoutSeconds} ] || fail "${u} did not signal READY within ${timeoutSeconds}s (ActiveState=$state SubState=$sub): ${waits}; its start job stays queued"`,
     `    if [ "$elapsed" -ge "$next" ]; then say "waiting for ${u} to signal READY (\${elapsed}s): ActiveState=$state SubState=$sub"; next=$((elapsed + 15)); fi`,
     "    sleep 2",

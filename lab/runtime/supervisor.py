@@ -289,7 +289,8 @@ class Supervisor:
     @staticmethod
     def unit_status(unit):
         state = unit.refresh()
-        return {"state": state, "mainPid": unit.main_pid(),
+        return {"state": state, "sub": unit.sub, "restarts": unit.restarts,
+                "mainPid": unit.main_pid(),
                 "activeEnter": unit.active_enter, "activeEnterMono": unit.active_enter_mono,
                 "execStart": unit.exec_start, "execStarted": unit.exec_started, **unit.info}
 

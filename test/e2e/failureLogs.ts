@@ -2,11 +2,14 @@
 // lab's guests logged last (each k3s service's last lines, each etcd member's last warnings) and
 // keep a copy of every lab log under .state/failed-logs/, so a failure seen only in CI says why;
 // the same lines go into the test's error, printed again in the failure list at the run's end.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from "fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "fs";
 import { join } from "path";
 import { REPO } from "../../lab/run";
 
 const LOGS = join(REPO, ".lab", "shared", "logs");
+/** Where `lab down --keep-logs` (every test's labDown) keeps them: a suite's own afterEach may
+ * have taken the lab down before this root hook runs. */
+const KEPT_LOGS = join(REPO, ".lab", "last-run", "logs");
 const K3S_LINES = 6;
 const ETCD_LINES = 4;
 const WIDTH = 300;
@@ -41,15 +44,28 @@ function slug(title: string): string {
   return title.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 80);
 }
 
+let testStarted = 0;
+
+/** The running lab's logs, else those a lab down kept during this test; none from before it. */
+function logsOfThisTest(): string | undefined {
+  if (existsSync(LOGS)) return LOGS;
+  if (existsSync(KEPT_LOGS) && statSync(KEPT_LOGS).mtimeMs >= testStarted) return KEPT_LOGS;
+  return undefined;
+}
+
 export const mochaHooks = {
+  beforeEach(): void {
+    testStarted = Date.now();
+  },
   afterEach(this: Mocha.Context): void {
     const test = this.currentTest;
-    if (test?.state !== "failed" || !existsSync(LOGS)) return;
+    const logs = logsOfThisTest();
+    if (test?.state !== "failed" || logs === undefined) return;
     const copy = join(REPO, ".state", "failed-logs", `${Date.now()}-${slug(test.title)}`);
     mkdirSync(copy, { recursive: true });
-    cpSync(LOGS, copy, { recursive: true });
+    cpSync(logs, copy, { recursive: true });
     const summary = [`    the lab's logs when "${test.title}" failed (all of them in ${copy}):`]
-      .concat(labLogSummary(LOGS))
+      .concat(labLogSummary(logs))
       .join("\n");
     console.log(summary);
     // The failure list at the end of a run is what a CI log's tail keeps: it says why there too.

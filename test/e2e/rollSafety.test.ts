@@ -136,7 +136,38 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
     );
   });
 
-  it("a node that never comes back fails at its gate; later nodes are untouched; a re-run completes", async () => {
+  it("K3s killed (SIGKILL, as the OOM killer would) on a server just after it came back: systemd's Restart=always starts it again and the gate passes", async () => {
+    labUp(POST);
+    const ws = new Workspace("e2e-crash");
+    const mark = eventMark();
+    const running = ws.up();
+    const backAtBoot = () =>
+      eventsSince(mark).some(
+        (e) => e.host === "k3s-vm-pve" && e.tool === "lab" && e.action === "unit-started",
+      );
+    const deadline = Date.now() + 5 * 60 * 1000;
+    while (!backAtBoot() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    assert.ok(backAtBoot(), "k3s-vm-pve's K3s never came back after its VM restart");
+    const killed = onHost(
+      "127.0.0.21",
+      labHostKey("k3s-vm-pve"),
+      "pid=$(systemctl show -p MainPID --value k3s) && kill -9 $pid && echo $pid",
+    );
+    assert.strictEqual(killed.status, 0, killed.output);
+    const run = await running;
+    assert.strictEqual(run.status, 0, run.output.slice(-5000));
+    const restarts = onHost(
+      "127.0.0.21",
+      labHostKey("k3s-vm-pve"),
+      "systemctl show -p NRestarts --value k3s",
+    );
+    assert.strictEqual(restarts.stdout.trim(), "1", restarts.output);
+    console.log(
+      `      killed k3s-vm-pve's K3s (pid ${killed.stdout.trim()}); NRestarts=1; up exit 0`,
+    );
+  });
+
+  it("a node whose K3s keeps exiting fails at its restart, named a crash loop; later nodes are untouched; fixed, systemd starts it again and a re-run completes", async () => {
     labUp(POST);
     mkdirSync(join(FAULT_DIR, "k3s-vm-piglet"), { recursive: true });
     writeFileSync(
@@ -153,8 +184,9 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
     assert.strictEqual(failed.status, 1);
     assert.match(
       failed.output,
-      /k3s-vm-piglet: FAILED: (not Ready at v1\.33\.6\+k3s1 after 30s; last seen: |systemctl (start|restart) k3s failed: |k3s did not start \(ActiveState=failed)/,
+      /k3s-vm-piglet: FAILED: k3s did not signal READY within 30s: it keeps exiting and systemd starts it again \(Restart=always; SubState=auto-restart seen/,
     );
+    console.log(`      ${failed.output.split("\n").find((l) => l.includes("FAILED")) ?? ""}`);
     const events = eventsSince(mark);
     assert.ok(mutatingOn(events, ["k3s-vm-pve"]).length > 0, "the first node was rolled");
     assert.deepStrictEqual(
@@ -163,16 +195,22 @@ describe("e2e: the roll refuses what is unsafe and stops at a failed gate", func
       "the node after the failed one was touched",
     );
 
-    // The owner finds and fixes the node, and starts K3s again; preflight refuses until then.
-    rmSync(join(FAULT_DIR, "k3s-vm-piglet"), { recursive: true });
+    // While K3s keeps exiting, preflight refuses; once the owner fixes the node, systemd's
+    // Restart=always starts K3s again by itself (RestartSec=5s).
     const refused = await ws.up();
     assert.strictEqual(refused.status, 1);
     assert.match(
       refused.output,
       /cluster unhealthy, refusing to start: node `k3s-vm-piglet`: its etcd member is not healthy/,
     );
-    const started = onHost("127.0.0.22", labHostKey("k3s-vm-piglet"), "systemctl start k3s");
-    assert.strictEqual(started.status, 0, started.output);
+    rmSync(join(FAULT_DIR, "k3s-vm-piglet"), { recursive: true });
+    const back = onHost(
+      "127.0.0.22",
+      labHostKey("k3s-vm-piglet"),
+      "for i in $(seq 60); do systemctl is-active -q k3s && systemctl show -p NRestarts k3s && exit 0; sleep 2; done; systemctl status k3s; exit 1",
+    );
+    assert.strictEqual(back.status, 0, back.output);
+    console.log(`      k3s-vm-piglet's K3s back by itself once fixed (${back.stdout.trim()})`);
     const again = await ws.up();
     assert.strictEqual(again.status, 0, again.output);
     for (const [address, name] of [

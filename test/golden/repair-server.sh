@@ -7,7 +7,7 @@ fail() { printf '%s: FAILED: %s\n' "$WHO" "$*" >&2; exit 1; }
 # at preflight: its etcd member is not healthy
 why() { { systemctl status k3s 2>&1 | sed -n 's/^ *Active: //p'; journalctl -u k3s -n 3 --no-pager -o cat 2>/dev/null; } | tr '\n' ' '; }
 await_ready() {
-  begin=$(date +%s); next=15; down=0
+  begin=$(date +%s); next=15; down=0; looped=''
   while :; do
     props=$(systemctl show -p ActiveState,SubState,ActiveEnterTimestampMonotonic k3s)
     state=$(printf '%s\n' "$props" | sed -n 's/^ActiveState=//p')
@@ -18,8 +18,10 @@ await_ready() {
       return 0
     fi
     case "$state" in failed|inactive) down=$((down + 1)) ;; *) down=0 ;; esac
+    [ "$sub" != auto-restart ] || looped=yes
     [ "$down" -lt 3 ] || fail "k3s did not start (ActiveState=$state SubState=$sub): $(why)"
     elapsed=$(( $(date +%s) - begin ))
+    [ "$elapsed" -lt 600 ] || [ -z "$looped" ] || fail "k3s did not signal READY within 600s: it keeps exiting and systemd starts it again (Restart=always; SubState=auto-restart seen, now $state/$sub): $(why)"
     [ "$elapsed" -lt 600 ] || fail "k3s did not signal READY within 600s (ActiveState=$state SubState=$sub): a server sends it once etcd has quorum; its start job stays queued"
     if [ "$elapsed" -ge "$next" ]; then say "waiting for k3s to signal READY (${elapsed}s): ActiveState=$state SubState=$sub"; next=$((elapsed + 15)); fi
     sleep 2
