@@ -116,7 +116,10 @@ class Unit:
                 return
             self.proc = None
             self.ready.clear()
-            restart, seconds = restart_policy(self.name)
+            try:
+                restart, seconds = restart_policy(self.name)
+            except (OSError, ValueError):  # the unit file is gone (uninstalled) or unreadable
+                restart, seconds = "no", 0.1
             if restart == "always" or (restart == "on-failure" and proc.returncode != 0):
                 self.state, self.sub = "activating", "auto-restart"
                 timer = threading.Timer(seconds, self._auto_restart)
