@@ -1,4 +1,5 @@
 import { splitSections } from "./sections";
+import { vmConfigViews } from "./vmConfigFile";
 
 /** One Kubernetes node as a server's API reports it. */
 export interface ApiNode {
@@ -82,13 +83,13 @@ export interface NodeObservation {
 
 export interface VmObservation {
   readonly vmid: number;
-  /** `qm config --current`: what the running VM has. */
+  /** As `qm config --current` prints it: what the running VM has. */
   readonly current: Readonly<Record<string, string>>;
-  /** `qm config`: with pending changes shown as if applied. */
+  /** As `qm config` prints it: with pending changes shown as if applied. */
   readonly pending: Readonly<Record<string, string>>;
   /** `qm status --verbose`'s qmpstatus: running, stopped, paused, io-error, prelaunch, ... */
   readonly status: string;
-  /** What `qm pending` lists as changing: `memory`, `delete:net1`, ... */
+  /** What `qm pending` would list as changing: `memory`, `delete:net1`, ... */
   readonly pendingKeys?: readonly string[];
   /** An earlier `qm reboot` by the disk step timed out (ISO time); set only while the same QEMU
    * still runs or the VM has stopped since. */
@@ -238,16 +239,6 @@ export function parseStorageCfg(text: string): Map<string, StorageEntry> {
   return storage;
 }
 
-/** `qm pending` lines `new KEY: ...` and `del KEY: ...`: the keys a restart would change. */
-export function parsePendingKeys(text: string): string[] {
-  const keys: string[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^(new|del) ([a-z][a-z0-9_-]*):/.exec(line);
-    if (m) keys.push(m[1] === "del" ? `delete:${m[2]}` : m[2]);
-  }
-  return keys;
-}
-
 /** A reboot request means qmeventd's `qm cleanup` starts the VM again. A `qm cleanup` running
  * without one has either cleared it and is starting the VM, or found none: after our `qm reboot`
  * timed out it found none (vm_reboot clears the request on error), and the VM stays off. */
@@ -268,10 +259,8 @@ function parseVm(s: Map<string, string>, vmid: number): VmObservation {
   const timedOut = /^\d+$/.test(at ?? "") && (pid === qemuPid || status === "stopped");
   return {
     vmid,
-    current: parseQmConfig(s.get(`vm ${vmid} current`) ?? ""),
-    pending: parseQmConfig(s.get(`vm ${vmid} pending`) ?? ""),
+    ...vmConfigViews(s.get(`vm ${vmid} conf`) ?? ""),
     status,
-    pendingKeys: parsePendingKeys(s.get(`vm ${vmid} changes`) ?? ""),
     ...(timedOut ? { rebootTimedOutAt: new Date(Number(at) * 1000).toISOString() } : {}),
     ...(restartInFlight(s.get(`vm ${vmid} restart`) ?? "", timedOut) ? { restarting: true } : {}),
     ...(/^\d+$/.test(age) ? { qemuAgeSeconds: Number(age) } : {}),

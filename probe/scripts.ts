@@ -10,6 +10,9 @@ import { unitEnvFile } from "../render/installerEnv";
 import { QEMU_PID_DIR, REBOOT_TIMEOUT_DIR } from "../render/qmShell";
 import { shellQuote } from "../render/shell";
 
+/** pmxcfs's view of this node's VM configs (a link to /etc/pve/nodes/<node>/qemu-server). */
+export const VM_CONF_DIR = "/etc/pve/qemu-server";
+
 /** Each section of a probe's output starts with a `@@ NAME` line. */
 export const SECTION = "@@";
 
@@ -62,17 +65,16 @@ export function renderNodeProbe(sysctlKeys: readonly string[], isServer: boolean
   return lines.join("\n") + "\n";
 }
 
-/** Read-only: a Proxmox host's VMs (current and pending views, `qm pending`, the run state as
- * `qm status --verbose` reports it, the QEMU pid, a note of an earlier timed-out `qm reboot` and a
+/** Read-only: a Proxmox host's VMs (each one's config file, with its pending section, the run
+ * state as `qm status --verbose` reports it, the QEMU pid, a note of an earlier timed-out `qm reboot` and a
  * restart in flight),
  * its storage config and ZFS txg. */
 export function renderHostProbe(vmids: readonly number[]): string {
   const lines = ["export LC_ALL=C"];
   for (const vmid of vmids) {
     lines.push(
-      `${mark(`vm ${vmid} current`)}; qm config ${vmid} --current 2>&1 || true`,
-      `${mark(`vm ${vmid} pending`)}; qm config ${vmid} 2>&1 || true`,
-      `${mark(`vm ${vmid} changes`)}; qm pending ${vmid} 2>/dev/null || true`,
+      // The file `qm config [--current]` and `qm pending` read (probe/vmConfigFile.ts).
+      `${mark(`vm ${vmid} conf`)}; cat ${VM_CONF_DIR}/${vmid}.conf 2>/dev/null || true`,
       `${mark(`vm ${vmid} status`)}; qm status ${vmid} --verbose 2>/dev/null || qm status ${vmid} 2>&1 || true`,
       `${mark(`vm ${vmid} pid`)}; cat ${QEMU_PID_DIR}/${vmid}.pid 2>/dev/null || true`,
       `${mark(`vm ${vmid} reboot-timeout`)}; cat ${REBOOT_TIMEOUT_DIR}/qm-reboot-timeout-${vmid} 2>/dev/null || true`,

@@ -1,15 +1,11 @@
 export LC_ALL=C
-printf '\n@@ %s\n' 'vm 105 current'; qm config 105 --current 2>&1 || true
-printf '\n@@ %s\n' 'vm 105 pending'; qm config 105 2>&1 || true
-printf '\n@@ %s\n' 'vm 105 changes'; qm pending 105 2>/dev/null || true
+printf '\n@@ %s\n' 'vm 105 conf'; cat /etc/pve/qemu-server/105.conf 2>/dev/null || true
 printf '\n@@ %s\n' 'vm 105 status'; qm status 105 --verbose 2>/dev/null || qm status 105 2>&1 || true
 printf '\n@@ %s\n' 'vm 105 pid'; cat /var/run/qemu-server/105.pid 2>/dev/null || true
 printf '\n@@ %s\n' 'vm 105 reboot-timeout'; cat /run/k3s-homelab/qm-reboot-timeout-105 2>/dev/null || true
 printf '\n@@ %s\n' 'vm 105 qemu-age'; p=$(cat /var/run/qemu-server/105.pid 2>/dev/null) && ps -o etimes= -p "$p" 2>/dev/null || true
 printf '\n@@ %s\n' 'vm 105 restart'; [ -e /var/run/qemu-server/105.reboot ] && echo reboot-request; pgrep -f 'qm cleanu[p] 105 ' >/dev/null && echo cleanup; true
-printf '\n@@ %s\n' 'vm 106 current'; qm config 106 --current 2>&1 || true
-printf '\n@@ %s\n' 'vm 106 pending'; qm config 106 2>&1 || true
-printf '\n@@ %s\n' 'vm 106 changes'; qm pending 106 2>/dev/null || true
+printf '\n@@ %s\n' 'vm 106 conf'; cat /etc/pve/qemu-server/106.conf 2>/dev/null || true
 printf '\n@@ %s\n' 'vm 106 status'; qm status 106 --verbose 2>/dev/null || qm status 106 2>&1 || true
 printf '\n@@ %s\n' 'vm 106 pid'; cat /var/run/qemu-server/106.pid 2>/dev/null || true
 printf '\n@@ %s\n' 'vm 106 reboot-timeout'; cat /run/k3s-homelab/qm-reboot-timeout-106 2>/dev/null || true

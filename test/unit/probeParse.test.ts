@@ -130,7 +130,7 @@ describe("probe output parsing", () => {
     assert.strictEqual(fine.etcdUnhealthyReason, undefined);
   });
 
-  it("reads qm config lines and the host's txg", () => {
+  it("reads qm config lines, a VM's config file and the host's txg", () => {
     assert.deepStrictEqual(
       parseQmConfig("boot: order=scsi0\nscsi0: local-zfs:vm-105-disk-0,size=64G\n\n"),
       {
@@ -140,15 +140,17 @@ describe("probe output parsing", () => {
     );
     const host = parseHostProbe(
       [
-        "@@ vm 105 current",
+        "@@ vm 105 conf",
+        "#lab VM",
+        "boot: order=scsi0",
+        "memory: 2048",
+        "net1: virtio=BC:24:11:00:00:01,bridge=vmbr1",
         "scsi0: local-zfs:vm-105-disk-0,size=64G",
-        "@@ vm 105 pending",
+        "",
+        "[PENDING]",
+        "delete: net1",
+        "memory: 4096",
         "scsi0: local-zfs:vm-105-disk-0,cache=writeback,size=64G",
-        "@@ vm 105 changes",
-        "cur boot: order=scsi0",
-        "cur memory: 2048",
-        "new memory: 4096",
-        "del net1: virtio=BC:24:11:00:00:01,bridge=vmbr1",
         "@@ vm 105 status",
         "pid: 4242",
         "qmpstatus: paused",
@@ -179,10 +181,19 @@ describe("probe output parsing", () => {
     );
     assert.deepStrictEqual(host.vms.get(105), {
       vmid: 105,
-      current: { scsi0: "local-zfs:vm-105-disk-0,size=64G" },
-      pending: { scsi0: "local-zfs:vm-105-disk-0,cache=writeback,size=64G" },
+      current: {
+        boot: "order=scsi0",
+        memory: "2048",
+        net1: "virtio=BC:24:11:00:00:01,bridge=vmbr1",
+        scsi0: "local-zfs:vm-105-disk-0,size=64G",
+      },
+      pending: {
+        boot: "order=scsi0",
+        memory: "4096",
+        scsi0: "local-zfs:vm-105-disk-0,cache=writeback,size=64G",
+      },
+      pendingKeys: ["memory", "delete:net1", "scsi0"],
       status: "paused",
-      pendingKeys: ["memory", "delete:net1"],
       rebootTimedOutAt: "2026-11-30T00:53:20.000Z",
       restarting: true,
       qemuAgeSeconds: 37,
